@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -47,7 +48,7 @@ def execute_notebook(
     )
     kernel_env = dict(os.environ if env is None else env)
     kernel_env.pop("PYTEST_CURRENT_TEST", None)  # else ipykernel hides children's output
-    client.execute(env=kernel_env)
+    client.execute(env=kernel_env, stderr=subprocess.DEVNULL)
     return nb
 
 

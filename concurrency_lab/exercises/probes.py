@@ -1,0 +1,264 @@
+"""Instrumented stand-ins for ``io_task`` that let a check see *how* code ran.
+
+A check hands the student's function a :class:`ProbeTask` instead of the real task. It
+behaves like ``io_task_with_return`` (waits, returns ``'result of task N'``) at a small,
+fixed duration per id, and it leaves a record of every call — task id, process id,
+thread, start, end — in a temporary folder. Records are files, not memory, so calls made
+in child processes are seen too; and a ``ProbeTask`` is a frozen dataclass of a
+module-level class, so it pickles under every start method.
+
+From the records, :class:`Probe` answers what a checker needs: which ids ran (and how
+often), whether all had finished when the student's function returned, whether the work
+overlapped (:func:`overlap_verdict`), and whether it ran in other processes
+(:func:`processes_verdict`). :func:`text_timeline` draws the runs as text for a verdict.
+
+Imports only the standard library and :mod:`concurrency_lab.timeline`: child processes
+import this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from concurrency_lab.timeline import Event
+from concurrency_lab.timing import fmt_seconds
+
+__all__ = [
+    "Probe",
+    "ProbeFailure",
+    "ProbeTask",
+    "overlap_verdict",
+    "probe_result",
+    "processes_verdict",
+    "text_timeline",
+]
+
+
+class ProbeFailure(RuntimeError):
+    """The error a probe task raises for the ids it was told to fail."""
+
+
+def probe_result(task_id: Any) -> str:
+    """What a probe task returns for ``task_id`` (the same text as ``io_task_with_return``)."""
+    return f"result of task {task_id}"
+
+
+@dataclass(frozen=True)
+class ProbeTask:
+    """A picklable task: sleeps ``durations[task_id]`` seconds, records the call, returns.
+
+    Ids in ``fail_ids`` raise :class:`ProbeFailure` after their wait (like a database call
+    that times out on the server side). Unknown ids raise ``KeyError`` naming the id.
+    """
+
+    log_dir: str
+    durations: Mapping[Any, float]
+    fail_ids: frozenset[Any] = frozenset()
+
+    def __call__(self, task_id: Any) -> str:
+        if task_id not in self.durations:
+            known = sorted(self.durations, key=repr)
+            raise KeyError(f"the task has no id {task_id!r}; the ids given were {known}")
+        start = time.perf_counter()
+        time.sleep(self.durations[task_id])
+        ok = task_id not in self.fail_ids
+        record = {
+            "task_id": task_id,
+            "pid": os.getpid(),
+            "thread": threading.current_thread().name,
+            "start": start,
+            "end": time.perf_counter(),
+            "ok": ok,
+        }
+        path = Path(self.log_dir) / f"{uuid.uuid4().hex}.json"
+        path.write_text(json.dumps(record), encoding="utf-8")
+        if not ok:
+            raise ProbeFailure(f"task {task_id} failed")
+        return probe_result(task_id)
+
+    def __repr__(self) -> str:
+        return f"<task: {len(self.durations)} ids>"
+
+
+@dataclass
+class Probe:
+    """One instrumented run: make the task, let the student's code call it, read records.
+
+    Use it as a ``with`` block; the record folder is removed at the end::
+
+        with Probe({0: 0.05, 1: 0.1}) as probe:
+            got = call_student(run_all, probe.task, probe.ids)
+            finished_at_return = probe.calls()
+    """
+
+    durations: Mapping[Any, float]
+    fail_ids: Iterable[Any] = ()
+    log_dir: str = field(default="", init=False)
+    task: ProbeTask = field(init=False)
+    t0: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.log_dir = tempfile.mkdtemp(prefix="concurrency-lab-probe-")
+        self.task = ProbeTask(self.log_dir, dict(self.durations), frozenset(self.fail_ids))
+        self.t0 = time.perf_counter()
+
+    def __enter__(self) -> Probe:
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    @property
+    def ids(self) -> list[Any]:
+        """The task ids, in the order the exercise gives them."""
+        return list(self.durations)
+
+    def events(self) -> list[Event]:
+        """Every finished call so far, ordered by start time."""
+        events = []
+        for path in Path(self.log_dir).glob("*.json"):
+            try:
+                r = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # a record being written right now
+            events.append(
+                Event(r["task_id"], "probe", r["pid"], r["thread"], r["start"], r["end"], r["ok"])
+            )
+        return sorted(events, key=lambda e: e.start)
+
+    def calls(self) -> Counter[Any]:
+        """How many times each id has finished so far."""
+        return Counter(e.task_id for e in self.events())
+
+    def calls_verdict(self, finished: Counter[Any] | None = None) -> str | None:
+        """What is wrong with the set of calls (missing / repeated ids), or ``None``."""
+        finished = self.calls() if finished is None else finished
+        missing = [i for i in self.ids if finished[i] == 0]
+        repeated = [i for i in self.ids if finished[i] > 1]
+        if missing:
+            return f"task ids never run: {missing}"
+        if repeated:
+            return f"task ids run more than once: {repeated}"
+        return None
+
+    @property
+    def busy(self) -> float:
+        """Sum of the nominal task durations: the wall time of a sequential run."""
+        return sum(self.durations.values())
+
+    @property
+    def longest(self) -> float:
+        return max(self.durations.values())
+
+
+def text_timeline(events: list[Event], width: int = 40) -> str:
+    """Draw runs as text, one row per task: ``task 2  ·····██████······``."""
+    if not events:
+        return "(no task ran)"
+    t0 = min(e.start for e in events)
+    span = max(e.end for e in events) - t0 or 1e-9
+    rows = []
+    for e in sorted(events, key=lambda e: e.start):
+        a = round((e.start - t0) / span * width)
+        b = max(a + 1, round((e.end - t0) / span * width))
+        rows.append(f"task {e.task_id!s:<4} {'·' * a}{'█' * (b - a)}{'·' * (width - b)}")
+    rows.append(f"{'':9} 0 s{'':{width - 8}}{fmt_seconds(span):>6}")
+    return "\n".join(rows)
+
+
+def overlap_verdict(
+    events: list[Event], wall: float, *, min_concurrency: float = 1.6
+) -> str | None:
+    """``None`` if the runs overlapped enough; else the reason, with the measured times.
+
+    ``min_concurrency`` is the sum of task times divided by the wall time that counts
+    as "ran concurrently"; the probe's durations make the concurrent answer reach about
+    (sum / longest) and a sequential one about 1.0, so a threshold in between decides
+    the same way on a busy machine.
+    """
+    busy = sum(e.duration for e in events)
+    achieved = busy / wall if wall > 0 else 0.0
+    if achieved >= min_concurrency:
+        return None
+    return (
+        f"measured wall time {fmt_seconds(wall)} against a sum of task times of "
+        f"{fmt_seconds(busy)}: only {achieved:.1f} task(s) ran at a time on average"
+    )
+
+
+def processes_verdict(events: list[Event], parent_pid: int | None = None) -> str | None:
+    """``None`` if the tasks ran in child processes; else why not (all in the parent)."""
+    parent_pid = os.getpid() if parent_pid is None else parent_pid
+    pids = {e.pid for e in events}
+    if pids and pids <= {parent_pid}:
+        threads = sorted({e.thread for e in events})
+        return (
+            f"all {len(events)} tasks ran in this process (pid {parent_pid}), in thread(s) "
+            f"{', '.join(threads)}: that is threads, not processes"
+        )
+    return None
+
+
+@dataclass
+class ProbeOutcome:
+    """What happened when the student's function ran against a :class:`Probe`."""
+
+    value: Any
+    wall: float
+    finished_at_return: Counter[Any]
+    events: list[Event]
+    probe: Probe
+
+    @property
+    def unfinished_at_return(self) -> list[Any]:
+        """Ids that had not finished when the student's function returned."""
+        return [i for i in self.probe.ids if self.finished_at_return[i] == 0]
+
+    def describe(self) -> str:
+        """A text timeline of the runs, for a verdict's code block."""
+        return text_timeline(self.events)
+
+
+def run_with_probe(
+    student_fn: Any,
+    durations: Mapping[Any, float],
+    *,
+    fail_ids: Iterable[Any] = (),
+    call: Any = None,
+    timeout: float = 5.0,
+) -> ProbeOutcome:
+    """Call ``student_fn(probe.task, probe.ids)`` (or ``call(student_fn, probe)``), timed.
+
+    Exceptions, the stub's ``NotImplementedError`` and timeouts propagate as
+    :mod:`~concurrency_lab.exercises.core`'s ``StudentError`` / ``NotAttempted`` /
+    ``StudentTimeout`` (``Problem.verdict`` turns them into verdicts). After the function
+    returns, stragglers are given time to finish, so the outcome also knows which tasks
+    were still running at return (a function that did not wait for its threads).
+    """
+    from concurrency_lab.exercises.core import call_student
+
+    with Probe(durations, fail_ids) as probe:
+        start = time.perf_counter()
+        if call is None:
+            value = call_student(student_fn, probe.task, probe.ids, timeout=timeout)
+        else:
+            value = call_student(call, student_fn, probe, timeout=timeout)
+        wall = time.perf_counter() - start
+        at_return = probe.calls()
+        if sum(at_return.values()) < len(probe.ids):
+            deadline = time.perf_counter() + probe.longest + 0.5
+            while time.perf_counter() < deadline and len(probe.calls()) < len(probe.ids):
+                time.sleep(0.01)
+        return ProbeOutcome(value, wall, at_return, probe.events(), probe)

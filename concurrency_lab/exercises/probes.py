@@ -226,6 +226,10 @@ class ProbeOutcome:
         """Ids that had not finished when the student's function returned."""
         return [i for i in self.probe.ids if self.finished_at_return[i] == 0]
 
+    def calls_verdict(self) -> str | None:
+        """Ids never run or run more than once (counting calls that finished late too)."""
+        return self.probe.calls_verdict(Counter(e.task_id for e in self.events))
+
     def describe(self) -> str:
         """A text timeline of the runs, for a verdict's code block."""
         return text_timeline(self.events)

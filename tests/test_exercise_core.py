@@ -1,0 +1,213 @@
+"""The exercise machinery: verdicts, hints, solutions, student-code calls, probes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from concurrency_lab.exercises.core import (
+    ChoiceProblem,
+    FunctionProblem,
+    Message,
+    NotAttempted,
+    StudentError,
+    StudentTimeout,
+    ValueProblem,
+    call_student,
+    failed,
+    first_difference,
+    passed,
+    solution_from_notebook,
+)
+from concurrency_lab.exercises.probes import (
+    ProbeFailure,
+    overlap_verdict,
+    processes_verdict,
+    run_with_probe,
+)
+from concurrency_lab.exercises.testing import (
+    assert_fails,
+    assert_not_attempted,
+    assert_passes,
+)
+
+DURATIONS = {0: 0.04, 1: 0.08, 2: 0.06, 3: 0.1}
+
+
+def test_check_returns_bool_and_prints_plain_text_outside_jupyter(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    q = ValueProblem(name="q9", expected=8, unit="s", praise="Right!")
+    assert q.check(8) is True
+    assert capsys.readouterr().out == "✓ q9: Right!\n"
+    assert q.check(7) is False
+    assert capsys.readouterr().out.startswith("✗ q9: Not quite: you answered 7 s.")
+
+
+def test_value_feedback_explains_known_wrong_answers() -> None:
+    q = ValueProblem(name="q", expected=9, feedback={3: "longest task"}, tolerance=0.25)
+    assert_passes(q, 9.2)
+    assert_fails(q, 3, "longest task")
+    assert_fails(q, "9", "expected a number")
+    assert_not_attempted(q, None)
+
+
+def test_choice_problem() -> None:
+    q = ChoiceProblem(name="q", correct="B", choices={"A": "no", "B": "yes"}, why={"A": "nope"})
+    assert_passes(q, "b")
+    assert_fails(q, "A", "nope")
+    assert_fails(q, "Z", "one of the letters")
+    assert "**B**: yes" in q.options().markdown
+
+
+def test_hints_one_at_a_time_and_by_number() -> None:
+    q = ValueProblem(name="q3", expected=1, hints=["first", "second"])
+    h1 = q.hint()
+    assert "Hint 1 of 2" in str(h1) and "first" in str(h1) and "q3.hint()" in str(h1)
+    assert "second" in str(q.hint())
+    assert "second" in str(q.hint())  # stays on the last one
+    assert "first" in str(q.hint(1))
+    with pytest.raises(ValueError, match="hints 1 to 2"):
+        q.hint(3)
+    assert isinstance(h1, Message) and h1._repr_markdown_().startswith("**Hint 1 of 2")
+
+
+def test_solution_renders_code_as_markdown_and_plain() -> None:
+    q = ValueProblem(name="q1", expected=1, solution_code="x = 1")
+    sol = q.solution()
+    assert "```python\nx = 1\n```" in sol.markdown
+    assert str(sol).endswith("x = 1")
+
+
+def test_solution_is_read_from_the_solutions_notebook() -> None:
+    code = solution_from_notebook("01_sequential_io", "q3")
+    assert code.startswith("def measure(fn):")
+    assert "BEGIN SOLUTION" not in code and "perf_counter" in code
+    with pytest.raises(LookupError, match="q99"):
+        solution_from_notebook("01_sequential_io", "q99")
+    with pytest.raises(FileNotFoundError, match="solutions"):
+        solution_from_notebook("99_nothing", "q1")
+
+
+def test_verdict_markdown_and_plain() -> None:
+    v = failed("Ran one after another.", "wall 3 s", code="task 0 ███")
+    assert v.plain("q1").splitlines()[0] == "✗ q1: Ran one after another."
+    assert "- wall 3 s" in v.markdown("q1") and "task 0 ███" in v.markdown("q1")
+    assert passed("Good.").ok and not v.ok
+
+
+def _student_function_that_divides(x: int) -> float:
+    return 1 / x
+
+
+def test_call_student_names_the_exception_and_the_students_line() -> None:
+    with pytest.raises(StudentError) as info:
+        call_student(_student_function_that_divides, 0)
+    verdict = info.value.verdict()
+    assert verdict.headline == "Your code raised ZeroDivisionError."
+    assert "return 1 / x" in verdict.code
+    assert "in _student_function_that_divides" in " ".join(verdict.details)
+
+
+def test_call_student_stub_and_timeout() -> None:
+    def stub() -> None:
+        raise NotImplementedError()
+
+    with pytest.raises(NotAttempted):
+        call_student(stub)
+    with pytest.raises(StudentTimeout) as info:
+        call_student(time.sleep, 2, timeout=0.1)
+    assert "did not finish within 0.1 seconds" in info.value.verdict().headline
+
+
+def test_function_problem_rejects_non_functions() -> None:
+    q = FunctionProblem(name="q", trial=lambda fn: passed("ok"))
+    assert_fails(q, 42, "expected a function", "without calling it")
+    assert_passes(q, print)
+
+
+def test_first_difference() -> None:
+    assert first_difference([1, 2, 3], [1, 2, 4]) == "position 2: expected 4, got 3"
+    assert "missing [3]" in first_difference([1, 2], [1, 2, 3])
+    assert "unexpected [9]" in first_difference([1, 2, 3, 9], [1, 2, 3])
+
+
+# -- probes: telling concurrent from sequential, threads from processes -------------
+def _start_all_then_join(task, ids):
+    threads = [threading.Thread(target=task, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _join_in_loop(task, ids):
+    for i in ids:
+        t = threading.Thread(target=task, args=(i,))
+        t.start()
+        t.join()
+
+
+def _forget_to_join(task, ids):
+    for i in ids:
+        threading.Thread(target=task, args=(i,)).start()
+
+
+def test_probe_tells_concurrent_from_sequential() -> None:
+    good = run_with_probe(_start_all_then_join, DURATIONS)
+    assert overlap_verdict(good.events, good.wall) is None
+    assert good.calls_verdict() is None and not good.unfinished_at_return
+    bad = run_with_probe(_join_in_loop, DURATIONS)
+    reason = overlap_verdict(bad.events, bad.wall)
+    assert reason is not None and "1.0 task(s) ran at a time" in reason
+    assert "task 3" in bad.describe()
+
+
+def test_probe_sees_a_function_that_does_not_wait() -> None:
+    out = run_with_probe(_forget_to_join, DURATIONS)
+    assert out.unfinished_at_return == [0, 1, 2, 3]
+    assert sorted(e.task_id for e in out.events) == [0, 1, 2, 3]  # they finished later
+
+
+def test_probe_sees_missing_and_repeated_ids() -> None:
+    out = run_with_probe(lambda task, ids: [task(i) for i in ids[:-1] + ids[:1]], DURATIONS)
+    assert out.calls_verdict() == "task ids never run: [3]"
+    again = run_with_probe(lambda task, ids: [task(i) for i in ids + ids[:1]], DURATIONS)
+    assert again.calls_verdict() == ("task ids run more than once: [0]")
+
+
+def test_probe_failures_and_results() -> None:
+    def collect(task, ids):
+        with ThreadPoolExecutor() as pool:
+            futures = [pool.submit(task, i) for i in ids]
+        return [f.exception() or f.result() for f in futures]
+
+    out = run_with_probe(collect, DURATIONS, fail_ids={2})
+    assert out.value[:2] == ["result of task 0", "result of task 1"]
+    assert isinstance(out.value[2], ProbeFailure) and "task 2 failed" in str(out.value[2])
+    assert [e.ok for e in out.events if e.task_id == 2] == [False]
+
+
+def _in_processes(task, ids):
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        return list(pool.map(task, ids))
+
+
+def test_probe_tells_processes_from_threads() -> None:
+    procs = run_with_probe(_in_processes, DURATIONS, timeout=60)
+    assert procs.value == [f"result of task {i}" for i in DURATIONS]
+    assert processes_verdict(procs.events) is None
+    threads = run_with_probe(_start_all_then_join, DURATIONS)
+    reason = processes_verdict(threads.events)
+    assert reason is not None and "threads, not processes" in reason
+
+
+def test_probe_names_an_unknown_id() -> None:
+    with pytest.raises(StudentError) as info:
+        run_with_probe(lambda task, ids: task(99), DURATIONS)
+    assert "no id 99" in str(info.value)

@@ -37,7 +37,7 @@ lint: install
 	$(PY) -m ruff check .
 
 test: lint
-	CONCURRENCY_LAB_SCALE=$(TEST_SCALE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup \
+	CONCURRENCY_LAB_SCALE=$(TEST_SCALE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope \
 		tests notebooks solutions \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 		--nbval-cell-timeout 60

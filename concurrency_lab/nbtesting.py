@@ -82,14 +82,6 @@ def pytest_configure(config: pytest.Config) -> None:
     _wrap_nbval_kernel()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep each notebook's cells on one xdist worker (they share one kernel)."""
-    for item in items:
-        if nbval_mode(item) is not None:
-            item.add_marker(pytest.mark.xdist_group(name=item.path.name))
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from concurrency_lab.nbrun import execute_notebook
 from concurrency_lab.nbtesting import ROOT, START_METHODS, kernel_env
 
@@ -44,21 +42,34 @@ def _text(output: dict) -> str:
     return output.get("data", {}).get("text/plain", "")
 
 
-@pytest.mark.parametrize(
-    ("path", "method"), RUNS, ids=[f"{p.parent.name}/{p.stem}-{m}" for p, m in RUNS]
-)
-def test_notebook_runs_under_start_method(path: Path, method: str) -> None:
-    nb = execute_notebook(path, env=kernel_env(method), timeout=CELL_TIMEOUT)
-    checks = 0
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if errors and "raises-exception" not in cell.metadata.get("tags", []):
-            raise AssertionError(f"{path.name} cell {i} raised {errors[0].ename}")
-        if path.parent.name == "exercises" and ".check(" in cell.source:
-            checks += 1
-            shown = "".join(_text(o) for o in cell.outputs)
-            assert "Not attempted" in shown, f"{path.name} cell {i}: {shown!r}"
-    if path.parent.name == "exercises":
-        assert checks >= 3, f"{path.name} has {checks} check cells; each lesson needs 3 or more"
+class _RunsUnderStartMethod:
+    """One notebook under one start method (a class each: see the note below)."""
+
+    path: Path
+    method: str
+
+    def test_runs_to_the_end(self) -> None:
+        path = self.path
+        nb = execute_notebook(path, env=kernel_env(self.method), timeout=CELL_TIMEOUT)
+        checks = 0
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            if errors and "raises-exception" not in cell.metadata.get("tags", []):
+                raise AssertionError(f"{path.name} cell {i} raised {errors[0].ename}")
+            if path.parent.name == "exercises" and ".check(" in cell.source:
+                checks += 1
+                shown = "".join(_text(o) for o in cell.outputs)
+                assert "Not attempted" in shown, f"{path.name} cell {i}: {shown!r}"
+        if path.parent.name == "exercises":
+            assert checks >= 3, f"{path.name} has {checks} check cells; a lesson needs 3 or more"
+
+
+# One test class per (notebook, start method) rather than one parametrized function:
+# `make test` spreads tests over workers with `--dist loadscope`, which keeps a class
+# together (and keeps each nbval notebook, whose cells share a kernel, on one worker).
+# A single parametrized function would be one scope, run by a single worker.
+for _path, _method in RUNS:
+    _name = f"Test_{_path.parent.name}_{_path.stem}_{_method}"
+    globals()[_name] = type(_name, (_RunsUnderStartMethod,), {"path": _path, "method": _method})

@@ -1,0 +1,100 @@
+"""Benchmark the course's own performance targets (``make benchmark``); not a test.
+
+Performance targets belong in a benchmark that prints measurements side by side from
+one run, not in timed unit tests that fail on a busy machine. This script prints:
+
+1. how long a *spawned* child takes to import ``concurrency_lab.tasks`` (target: ≤ 150 ms;
+   every process-pool start pays it), and whether matplotlib came along (it must not);
+2. how long each notebook takes to execute at test scale (target: ≤ 5 s each), next to
+   the kernel start-up of an empty notebook, measured in the same run.
+
+The whole ``make test`` run (target: ≤ 60 s warm) is timed with ``time make test``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from concurrency_lab.nbrun import execute_notebook
+from concurrency_lab.nbtesting import ROOT, kernel_env
+
+
+def _run(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def child_import_costs(runs: int = 7) -> dict[str, float]:
+    """Median wall time of a new interpreter that does nothing / imports the tasks, and the
+    import's own cumulative time as ``-X importtime`` reports it."""
+    bare = statistics.median(_run("pass") for _ in range(runs))
+    tasks = statistics.median(_run("import concurrency_lab.tasks") for _ in range(runs))
+    report = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import concurrency_lab.tasks"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    cumulative = next(
+        int(line.split("|")[1])
+        for line in report.splitlines()
+        if line.rstrip().endswith("| concurrency_lab.tasks")
+    )
+    heavy = [m for m in ("matplotlib", "ipywidgets", "IPython") if f" {m}" in report]
+    return {"bare": bare, "with_tasks": tasks, "importtime": cumulative / 1e6, "heavy": heavy}  # type: ignore[dict-item]
+
+
+def notebook_times(env: dict[str, str]) -> list[tuple[str, float]]:
+    empty = Path(os.environ.get("TMPDIR", "/tmp")) / "concurrency-lab-empty.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), empty)
+    rows = []
+    execute_notebook(empty, env=env, timeout=120)  # warm the disk cache: measure warm runs
+    course = sorted(
+        p for d in ("notebooks", "solutions", "exercises") for p in (ROOT / d).glob("*.ipynb")
+    )
+    paths = [empty, *course]
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            execute_notebook(path, env=env, timeout=120)
+        except Exception as exc:  # report and go on: this is a measurement, not a test
+            print(f"   {path.name} failed: {type(exc).__name__}", file=sys.stderr)
+        label = (
+            "(empty notebook: kernel start-up)" if path == empty else str(path.relative_to(ROOT))
+        )
+        rows.append((label, time.perf_counter() - start))
+    empty.unlink()
+    return rows
+
+
+def main() -> None:
+    print("1. a new child process importing concurrency_lab.tasks (target ≤ 150 ms)")
+    costs = child_import_costs()
+    print(
+        f"   python -c pass: {costs['bare'] * 1e3:.0f} ms; "
+        f"python -c 'import concurrency_lab.tasks': {costs['with_tasks'] * 1e3:.0f} ms "
+        f"(medians); the import itself (-X importtime): {costs['importtime'] * 1e3:.1f} ms; "
+        f"heavy modules imported: {costs['heavy'] or 'none'}"
+    )
+    env = kernel_env("fork")
+    print(
+        f"\n2. notebooks at CONCURRENCY_LAB_SCALE={env['CONCURRENCY_LAB_SCALE']} "
+        "(target ≤ 5 s each, including ~1 s kernel start-up)"
+    )
+    rows = notebook_times(env)
+    for label, seconds in rows:
+        print(f"   {seconds:6.2f} s  {label}")
+    worst = max(s for _, s in rows[1:])
+    print(f"   slowest notebook: {worst:.2f} s = {worst / rows[0][1]:.1f}× an empty kernel run")
+
+
+if __name__ == "__main__":
+    main()

@@ -51,6 +51,9 @@ __all__ = [
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = _PACKAGE_DIR.parent / "solutions"
+STUDENT_THREAD = "check-student-code"
+"""The name of the thread :func:`call_student` runs an answer in: a task that ran in this
+thread ran in no worker at all (the answer called it directly, or used ``Thread.run``)."""
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 
@@ -246,7 +249,7 @@ def call_student(fn: Callable[..., Any], *args: Any, timeout: float = 5.0, **kwa
         except BaseException as exc:
             box["error"] = exc
 
-    worker = threading.Thread(target=run, name="check-student-code", daemon=True)
+    worker = threading.Thread(target=run, name=STUDENT_THREAD, daemon=True)
     worker.start()
     worker.join(timeout)
     if worker.is_alive():

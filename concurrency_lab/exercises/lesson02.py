@@ -48,8 +48,6 @@ from concurrency_lab.timing import fmt_ratio, fmt_seconds
 
 NOTEBOOK = "02_threads"
 
-# The thread call_student runs the answer in: tasks that ran there ran in no new thread.
-_CALLER_THREAD = "check-student-code"
 # Sum of task times / wall time that counts as "ran at the same time". A sequential run
 # cannot exceed 1.0 however busy the machine; a concurrent one reaches about 3 here, and
 # stays above 1.5 even when the machine is so loaded that threads start 20 ms apart.
@@ -122,8 +120,7 @@ def _q1_trial(run_all: Callable[..., Any]) -> Verdict:
         )
     sequential = overlap_verdict(outcome.events, outcome.wall, min_concurrency=MIN_CONCURRENCY)
     if sequential:
-        threads = {e.thread for e in outcome.events}
-        if threads == {_CALLER_THREAD}:
+        if outcome.ran_in_caller():
             why = (
                 "No thread ran them: every task ran in the thread that called run_all. "
                 "Did you call t.run() (which runs the target right here) instead of t.start()?"
@@ -139,7 +136,7 @@ def _q1_trial(run_all: Callable[..., Any]) -> Verdict:
             why,
             code=outcome.describe(),
         )
-    busy = sum(e.duration for e in outcome.events)
+    busy = outcome.busy
     return passed(
         "All 5 tasks waited at the same time, and run_all waited for every one of them.",
         f"wall time {fmt_seconds(outcome.wall)} against a sum of task times of "

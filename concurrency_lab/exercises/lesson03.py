@@ -60,13 +60,10 @@ __all__ = [
 
 NOTEBOOK = "03_futures"
 
-# The thread call_student runs the answer in: tasks that ran there ran in no worker.
-_CALLER_THREAD = "check-student-code"
-
 
 def _sequential_why(outcome: ProbeOutcome) -> str:
     """Why the tasks ran one at a time: in the caller's thread, or waited for one by one."""
-    if {e.thread for e in outcome.events} == {_CALLER_THREAD}:
+    if outcome.ran_in_caller():
         return (
             "Every task ran in the thread that called your function: you called task(i) "
             "directly. Hand the calls to a ThreadPoolExecutor (executor.submit or executor.map)."
@@ -168,7 +165,7 @@ def _q1_trial(results_in_order: Callable[..., Any]) -> Verdict:
             _sequential_why(outcome),
             code=outcome.describe(),
         )
-    busy = sum(e.duration for e in outcome.events)
+    busy = outcome.busy
     return passed(
         "Every result, in input order, and the tasks overlapped.",
         f"wall time {fmt_seconds(outcome.wall)} against a sum of task times of "

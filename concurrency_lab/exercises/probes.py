@@ -222,6 +222,17 @@ class ProbeOutcome:
     probe: Probe
 
     @property
+    def busy(self) -> float:
+        """Sum of the measured task times (the wall time a one-at-a-time run needs)."""
+        return sum(e.duration for e in self.events)
+
+    def ran_in_caller(self) -> bool:
+        """True if every task ran in the thread that called the answer: no worker at all."""
+        from concurrency_lab.exercises.core import STUDENT_THREAD
+
+        return bool(self.events) and {e.thread for e in self.events} == {STUDENT_THREAD}
+
+    @property
     def unfinished_at_return(self) -> list[Any]:
         """Ids that had not finished when the student's function returned."""
         return [i for i in self.probe.ids if self.finished_at_return[i] == 0]

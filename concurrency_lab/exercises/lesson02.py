@@ -102,13 +102,9 @@ def _q1_trial(run_all: Callable[..., Any]) -> Verdict:
             "thread just ends.",
             code=verdict.code,
         )
-    wrong_calls = outcome.calls_verdict()
+    wrong_calls = outcome.wrong_calls_failure("run_all")
     if wrong_calls:
-        return failed(
-            f"Not every task ran exactly once: {wrong_calls}.",
-            f"run_all was given ids {Q1_IDS}; run task(i) once for each of them.",
-            code=outcome.describe(),
-        )
+        return wrong_calls
     late = outcome.unfinished_at_return
     if late:
         return failed(
@@ -118,24 +114,23 @@ def _q1_trial(run_all: Callable[..., Any]) -> Verdict:
             "Start all the threads, then call join() on *every* one of them before returning.",
             code=outcome.describe(),
         )
-    sequential = overlap_verdict(outcome.events, outcome.wall, min_concurrency=MIN_CONCURRENCY)
-    if sequential:
-        if outcome.ran_in_caller():
-            why = (
-                "No thread ran them: every task ran in the thread that called run_all. "
-                "Did you call t.run() (which runs the target right here) instead of t.start()?"
-            )
-        else:
-            why = (
-                "Each thread finished before the next one started: a join() inside the loop "
-                "that starts them waits for each task in turn. Start them all, then join them all."
-            )
-        return failed(
-            "Your tasks ran one after another, not at the same time.",
-            sequential,
-            why,
-            code=outcome.describe(),
+    if outcome.ran_in_caller():
+        why = (
+            "No thread ran them: every task ran in the thread that called run_all. "
+            "Did you call t.run() (which runs the target right here) instead of t.start()?"
         )
+    else:
+        why = (
+            "Each thread finished before the next one started: a join() inside the loop "
+            "that starts them waits for each task in turn. Start them all, then join them all."
+        )
+    sequential = outcome.overlap_failure(
+        "Your tasks ran one after another, not at the same time.",
+        why,
+        min_concurrency=MIN_CONCURRENCY,
+    )
+    if sequential:
+        return sequential
     busy = outcome.busy
     return passed(
         "All 5 tasks waited at the same time, and run_all waited for every one of them.",

@@ -40,7 +40,6 @@ from concurrency_lab.exercises.probes import (
     Probe,
     ProbeFailure,
     ProbeOutcome,
-    overlap_verdict,
     probe_result,
     run_with_probe,
 )
@@ -125,13 +124,9 @@ def _q1_trial(results_in_order: Callable[..., Any]) -> Verdict:
             f"results_in_order should return a list of results, got {type(value).__name__} "
             f"{value!r}."
         )
-    wrong_calls = outcome.calls_verdict()
+    wrong_calls = outcome.wrong_calls_failure("results_in_order")
     if wrong_calls:
-        return failed(
-            f"Not every task ran exactly once: {wrong_calls}.",
-            f"results_in_order was given ids {ids}; run task(i) once for each of them.",
-            code=outcome.describe(),
-        )
+        return wrong_calls
     got = list(value)
     if got != expected:
         finishing = [probe_result(e.task_id) for e in sorted(outcome.events, key=lambda e: e.end)]
@@ -157,14 +152,12 @@ def _q1_trial(results_in_order: Callable[..., Any]) -> Verdict:
             first_difference(got, expected),
             f"expected one result per id, in the order of ids {ids}",
         )
-    sequential = overlap_verdict(outcome.events, outcome.wall)
+    sequential = outcome.overlap_failure(
+        "Right results in the right order, but the tasks ran one after another.",
+        _sequential_why(outcome),
+    )
     if sequential:
-        return failed(
-            "Right results in the right order, but the tasks ran one after another.",
-            sequential,
-            _sequential_why(outcome),
-            code=outcome.describe(),
-        )
+        return sequential
     busy = outcome.busy
     return passed(
         "Every result, in input order, and the tasks overlapped.",
@@ -232,13 +225,9 @@ def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
     failed_list = _ids_list(failed_ids)
     if failed_list is None:
         return failed(f"failed_ids should be a list of ids, got {failed_ids!r}.")
-    wrong_calls = outcome.calls_verdict()
+    wrong_calls = outcome.wrong_calls_failure("results_and_failures")
     if wrong_calls:
-        return failed(
-            f"Not every task ran exactly once: {wrong_calls}.",
-            f"results_and_failures was given ids {ids}; run task(i) once for each of them.",
-            code=outcome.describe(),
-        )
+        return wrong_calls
     failing = [i for i in ids if i in Q2_FAIL_IDS]
     succeeding = [i for i in ids if i not in Q2_FAIL_IDS]
     swallowed = [i for i in failing if i in results]
@@ -292,14 +281,11 @@ def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
             f"(in any order); got {failed_list}.",
             *details,
         )
-    sequential = overlap_verdict(outcome.events, outcome.wall)
+    sequential = outcome.overlap_failure(
+        "Nothing lost, but the tasks ran one after another.", _sequential_why(outcome)
+    )
     if sequential:
-        return failed(
-            "Nothing lost, but the tasks ran one after another.",
-            sequential,
-            _sequential_why(outcome),
-            code=outcome.describe(),
-        )
+        return sequential
     return passed(
         f"{len(succeeding)} results and {len(failing)} failures out of {len(ids)} tasks: "
         "nothing lost, and the tasks overlapped.",

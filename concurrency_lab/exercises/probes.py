@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from concurrency_lab.exercises.core import STUDENT_THREAD, Verdict, call_student, failed
 from concurrency_lab.timeline import Event
 from concurrency_lab.timing import fmt_seconds
 
@@ -228,8 +229,6 @@ class ProbeOutcome:
 
     def ran_in_caller(self) -> bool:
         """True if every task ran in the thread that called the answer: no worker at all."""
-        from concurrency_lab.exercises.core import STUDENT_THREAD
-
         return bool(self.events) and {e.thread for e in self.events} == {STUDENT_THREAD}
 
     @property
@@ -244,6 +243,26 @@ class ProbeOutcome:
     def describe(self) -> str:
         """A text timeline of the runs, for a verdict's code block."""
         return text_timeline(self.events)
+
+    def wrong_calls_failure(self, function_name: str) -> Verdict | None:
+        """A ✗ verdict if some id never ran or ran twice (``function_name`` was the answer)."""
+        problem = self.calls_verdict()
+        if problem is None:
+            return None
+        return failed(
+            f"Not every task ran exactly once: {problem}.",
+            f"{function_name} was given ids {self.probe.ids}; run task(i) once for each of them.",
+            code=self.describe(),
+        )
+
+    def overlap_failure(
+        self, headline: str, why: str, *, min_concurrency: float = 1.6
+    ) -> Verdict | None:
+        """A ✗ verdict (measured times, ``why``, text timeline) if the tasks did not overlap."""
+        problem = overlap_verdict(self.events, self.wall, min_concurrency=min_concurrency)
+        if problem is None:
+            return None
+        return failed(headline, problem, why, code=self.describe())
 
 
 def run_with_probe(
@@ -262,8 +281,6 @@ def run_with_probe(
     returns, stragglers are given time to finish, so the outcome also knows which tasks
     were still running at return (a function that did not wait for its threads).
     """
-    from concurrency_lab.exercises.core import call_student
-
     with Probe(durations, fail_ids) as probe:
         start = time.perf_counter()
         if call is None:

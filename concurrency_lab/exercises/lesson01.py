@@ -120,7 +120,7 @@ def _q2_trial(factory: Callable[[], Any]) -> Verdict:
         return failed(f"An empty block measured {fmt_seconds(quick.elapsed)}; expected ≈ 0.")
     return passed(
         "Your timer works: a 0.05 s sleep measured "
-        "as 0.05 s, frozen when the block ends, on the monotonic perf_counter clock."
+        "as 0.05 s, frozen when the block ends, on a monotonic clock."
     )
 
 

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 # Notebook tests run the real notebooks at this fraction of lecture scale.
-TEST_SCALE ?= 0.01
+TEST_SCALE ?= 0.02
 # Parallel pytest workers: most notebook time is sleeping, so a few more than the cores.
 TEST_WORKERS ?= 4
 

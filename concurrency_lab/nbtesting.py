@@ -26,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTMETHOD_DIR = Path(__file__).resolve().parent / "_startmethod"
-TEST_SCALE = "0.01"
+TEST_SCALE = "0.02"
 START_METHODS = ("fork", "spawn", "forkserver")
 NBVAL_START_METHOD = "fork"
 

@@ -2,7 +2,7 @@
 
 Lecture scale is ``1`` (the default): an IO task waits its full 1-3 seconds and a CPU
 task sums a hundred million numbers, so the timings an instructor shows are real.
-Tests set a small scale (``0.01``) so the same notebooks run in a second or two; the
+Tests set a small scale (``0.02``) so the same notebooks run in a second or two; the
 *shape* of every result stays the same, only the durations shrink.
 
 The value is read every time you ask for it (not once at import), so a test can change

@@ -45,6 +45,10 @@ def execute_notebook(
         kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
+        # Every output is in `nb` by then; a graceful shutdown would only wait (~2.5 s)
+        # while ipykernel signals its children one by one, and multiprocessing's resource
+        # tracker (started by any spawn/forkserver pool) ignores SIGINT and SIGTERM.
+        shutdown_kernel="immediate",
     )
     kernel_env = dict(os.environ if env is None else env)
     kernel_env.pop("PYTEST_CURRENT_TEST", None)  # else ipykernel hides children's output

@@ -13,10 +13,7 @@ This module imports only the standard library, so process pools can use it too.
 
 from __future__ import annotations
 
-import time
-
-from concurrency_lab.scale import scaled_seconds
-from concurrency_lab.tasks import nominal_duration, say
+from concurrency_lab.tasks import result_of, say, wait_for_response
 
 __all__ = ["FAIL_EVERY", "flaky_task", "will_fail"]
 
@@ -45,14 +42,11 @@ def flaky_task(task_id: object, *, seconds: float | None = None, verbose: bool =
     :func:`will_fail` says so. Quiet by default (``verbose=True`` announces start and
     end): in this lesson results and errors are printed by the main thread.
     """
-    nominal = nominal_duration(task_id) if seconds is None else seconds
-    if verbose:
-        say(f"Process {task_id} started, response in {nominal:g} second(s)")
-    time.sleep(scaled_seconds(nominal))
+    wait_for_response(task_id, seconds=seconds, verbose=verbose)
     if will_fail(task_id):
         if verbose:
             say(f"Process {task_id} failed")
         raise ConnectionError(f"task {task_id}: the database hung up")
     if verbose:
         say(f"Process {task_id} finished")
-    return f"result of task {task_id}"
+    return result_of(task_id)

@@ -31,7 +31,9 @@ __all__ = [
     "io_task",
     "io_task_with_return",
     "nominal_duration",
+    "result_of",
     "say",
+    "wait_for_response",
 ]
 
 CPU_TASK_N = 100_000_000
@@ -76,12 +78,28 @@ def io_task_with_return(
     task_id: object, *, seconds: float | None = None, verbose: bool = True
 ) -> str:
     """Like :func:`io_task`, but return the "database response": ``'result of task N'``."""
+    wait_for_response(task_id, seconds=seconds, verbose=verbose)
+    if verbose:
+        say(f"Process {task_id} finished")
+    return result_of(task_id)
+
+
+def wait_for_response(
+    task_id: object, *, seconds: float | None = None, verbose: bool = True
+) -> None:
+    """The waiting half of every simulated call: announce it, then sleep nominal × scale.
+
+    ``seconds`` overrides the seeded nominal duration. Shared by :func:`io_task_with_return`
+    and :func:`concurrency_lab.flaky.flaky_task`, which differ only in how they end.
+    """
     nominal = nominal_duration(task_id) if seconds is None else seconds
     if verbose:
         say(f"Process {task_id} started, response in {nominal:g} second(s)")
     time.sleep(scaled_seconds(nominal))
-    if verbose:
-        say(f"Process {task_id} finished")
+
+
+def result_of(task_id: object) -> str:
+    """What a successful simulated call returns: ``'result of task N'`` (checks expect it)."""
     return f"result of task {task_id}"
 
 

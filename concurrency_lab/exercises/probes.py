@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from concurrency_lab.exercises.core import STUDENT_THREAD, Verdict, call_student, failed
+from concurrency_lab.tasks import result_of
 from concurrency_lab.timeline import Event
 from concurrency_lab.timing import fmt_seconds
 
@@ -52,7 +53,7 @@ class ProbeFailure(RuntimeError):
 
 def probe_result(task_id: Any) -> str:
     """What a probe task returns for ``task_id`` (the same text as ``io_task_with_return``)."""
-    return f"result of task {task_id}"
+    return result_of(task_id)
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,16 @@ TEST_SCALE ?= 0.02
 # Parallel pytest workers: most notebook time is sleeping, so a few more than the cores.
 TEST_WORKERS ?= 4
 
-.PHONY: help install lab test lint notebooks exercises benchmark clean
+.PHONY: help install lab test test-browser lint notebooks exercises benchmark benchmark-batching clean
 
 help:
 	@echo "make lab        - set up .venv (first time) and open the course in JupyterLab"
 	@echo "make test       - set up .venv (first time) and run every test"
+	@echo "make test-browser - run every lesson in JupyterLab in Chromium (screenshots)"
 	@echo "make notebooks  - re-run lessons and solutions at lecture scale, store outputs"
 	@echo "make exercises  - regenerate exercises/ from solutions/"
 	@echo "make benchmark  - time each notebook at test scale and the whole suite"
+	@echo "make benchmark-batching - the file-batching project: main vs sequential, joblib, LPT"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +47,21 @@ test: lint
 		--nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 		--nbval-cell-timeout 60
 
+# The lessons in a real JupyterLab, driven through Debian's Chromium by Playwright (no
+# browser download). Installs the chromium package when it is missing and we may.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: install
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update && apt-get install -y chromium; \
+		else \
+			echo "make test-browser needs Chromium at $(CHROMIUM): install it (Debian/Ubuntu:"; \
+			echo "sudo apt-get install chromium) or run: make test-browser CHROMIUM=/path/to/chromium"; \
+			exit 1; \
+		fi; \
+	fi
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:xdist tests/browser
+
 notebooks: install
 	CONCURRENCY_LAB_SCALE=1 $(PY) -m concurrency_lab.nbrun notebooks/*.ipynb solutions/*.ipynb
 
@@ -53,6 +70,10 @@ exercises: install
 
 benchmark: install
 	$(PY) tests/benchmark_suite.py
+
+# Ratios measured side by side in one run; --check exits non-zero when a target is missed.
+benchmark-batching: install
+	$(PY) -m benchmarks.batching --check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -18,8 +18,13 @@ pointed at a single notebook (``pytest --nbval notebooks/02_threads.ipynb``).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import re
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,8 +83,93 @@ def nbval_mode(item: pytest.Item) -> str | None:
 _counts: Counter[str] = Counter()
 
 
+@contextlib.contextmanager
+def one_run_at_a_time(notebook: Path) -> Iterator[None]:
+    """Hold a lock for ``notebook``: no two test runs execute the same notebook at once.
+
+    ``make test`` runs a notebook up to three times in parallel workers (nbval under fork,
+    then spawn and forkserver). A notebook that writes a module with ``%%writefile`` writes
+    it next to itself; one run truncating the file while another imports it would see an
+    empty module. The lock (an ``flock`` on a file in the temp folder) makes the runs of
+    one notebook take turns; different notebooks still run side by side, and so do the runs
+    of a notebook that writes no file.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: the tests use Linux/macOS tools anyway (README)
+        yield
+        return
+    if "%%writefile" not in notebook.read_text(encoding="utf-8"):
+        yield  # writes nothing next to itself: its runs may overlap
+        return
+    key = hashlib.sha1(str(notebook.resolve()).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"concurrency_lab-{key}.lock"
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_held: dict[Path, contextlib.ExitStack] = {}
+
+
+def _nbval_file(item: pytest.Item | None) -> Path | None:
+    if item is None or type(item).__name__ != "IPyNbCell":
+        return None
+    return Path(item.parent.path)  # type: ignore[union-attr]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    path = _nbval_file(item)
+    if path is not None and path not in _held:  # the notebook's first cell
+        stack = contextlib.ExitStack()
+        stack.enter_context(one_run_at_a_time(path))
+        _held[path] = stack
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    path = _nbval_file(item)
+    if path is not None and _nbval_file(nextitem) != path and path in _held:
+        _held.pop(path).close()  # the notebook's last cell
+
+
 def pytest_configure(config: pytest.Config) -> None:
     _wrap_nbval_kernel()
+
+
+def _run_order(item: pytest.Item) -> tuple[int, int, int]:
+    """Longest first: whole-notebook runs, then nbval's notebooks, then the unit tests.
+
+    ``pytest -n 4 --dist loadscope`` hands out test scopes (a notebook, a class, a module)
+    in collection order. With the longest first, the short ones fill the gaps at the end
+    instead of one long notebook starting last and keeping the others waiting — the
+    longest-processing-time-first rule of lesson 05, applied to the test suite. Within a
+    group, later lessons first: they start pools and clusters, the early ones only sleep.
+    """
+    nodeid = item.nodeid
+    found = re.search(r"(?:^|[/_])(\d\d)_[a-z]", nodeid)
+    later_first = -int(found.group(1)) if found else 0
+    # runs of the same notebook apart: all spawn runs, then all forkserver runs, ...
+    method = next((i for i, m in enumerate(START_METHODS) if nodeid.count(f"_{m}::")), 0)
+    groups = (
+        "test_start_methods.py::Test_notebooks_",
+        "notebooks/",
+        "test_start_methods.py::Test_solutions_",
+        "test_start_methods.py::Test_exercises_",
+        "solutions/",
+    )
+    for rank, prefix in enumerate(groups):
+        if prefix in nodeid if "::" in prefix else nodeid.startswith(prefix):
+            return rank, method, later_first
+    return len(groups), 0, 0
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    items.sort(key=_run_order)  # stable: the order within each group is kept
 
 
 @pytest.hookimpl(wrapper=True)

@@ -75,7 +75,9 @@ def test_lesson_opens_and_closes_as_the_guide_says(path: Path) -> None:
     assert "summary" in tail.lower(), f"{path.name}: no summary at the end"
     number = int(path.name[:2])
     onward = re.findall(r"\((?:\.\./notebooks/)?(\d\d)_[a-z0-9_]+\.ipynb\)", tail)
-    assert any(int(n) == number + 1 for n in onward), f"{path.name}: no link to the next lesson"
+    # the last lesson has no next one: it links back to the start of the course instead
+    expected = 0 if path == LESSONS[-1] else number + 1
+    assert any(int(n) == expected for n in onward), f"{path.name}: no link to the next lesson"
     if (ROOT / "exercises" / path.name).exists():
         assert f"../exercises/{path.name}" in "\n".join(markdown), (
             f"{path.name}: no 'Try it' link to its exercises"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from concurrency_lab.nbrun import execute_notebook
-from concurrency_lab.nbtesting import ROOT, START_METHODS, kernel_env
+from concurrency_lab.nbtesting import ROOT, START_METHODS, kernel_env, one_run_at_a_time
 
 CELL_TIMEOUT = 60
 RUNS = [
@@ -50,7 +50,8 @@ class _RunsUnderStartMethod:
 
     def test_runs_to_the_end(self) -> None:
         path = self.path
-        nb = execute_notebook(path, env=kernel_env(self.method), timeout=CELL_TIMEOUT)
+        with one_run_at_a_time(path):  # nbval and the other methods run it too, in parallel
+            nb = execute_notebook(path, env=kernel_env(self.method), timeout=CELL_TIMEOUT)
         checks = 0
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":

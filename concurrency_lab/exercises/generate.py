@@ -8,6 +8,11 @@ nbgrader's convention,
   becomes ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` (same indentation);
   a cell whose stub raises at top level is tagged ``raises-exception`` so the exercise
   notebook still runs top to bottom (each check then reports "not attempted");
+* a ``%%writefile module.py`` cell (an answer written as a module, for a process pool
+  whose spawned workers must import it) is stubbed the same way but never tagged: running
+  the cell only writes the file. Put the region inside a function body, so the file
+  imports and the stub's ``NotImplementedError`` is raised where the function is called
+  (the check reports "not attempted"; see :mod:`concurrency_lab.exercises.worker_modules`);
 * the same region in a Markdown cell becomes ``YOUR ANSWER HERE``;
 * outputs and execution counts are cleared; everything else is copied unchanged.
 
@@ -30,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 STUB_CODE = ("# YOUR CODE HERE", "raise NotImplementedError()")
 STUB_MARKDOWN = "YOUR ANSWER HERE"
 RAISES_TAG = "raises-exception"
+WRITEFILE_MAGICS = ("%%writefile", "%%file")
 
 
 class SolutionMarkerError(ValueError):
@@ -64,13 +70,21 @@ def strip_solution(source: str, markdown: bool = False) -> tuple[str, bool]:
     return "\n".join(out), top_level_stub
 
 
+def writes_a_file(source: str) -> bool:
+    """True for a ``%%writefile`` cell: running it saves its body to a file, runs nothing."""
+    first = source.lstrip().split(maxsplit=1)
+    return bool(first) and first[0] in WRITEFILE_MAGICS
+
+
 def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return the exercise notebook for one solution notebook."""
     nb = copy.deepcopy(solution)
     for index, cell in enumerate(nb.cells):
         try:
             if cell.cell_type == "code":
+                raises_possible = not writes_a_file(cell.source)
                 cell.source, raises = strip_solution(cell.source)
+                raises = raises and raises_possible
                 cell.outputs = []
                 cell.execution_count = None
                 tags = list(cell.metadata.get("tags", []))

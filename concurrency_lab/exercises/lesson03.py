@@ -33,13 +33,13 @@ from concurrency_lab.exercises.core import (
     StudentError,
     Verdict,
     failed,
-    first_difference,
     passed,
 )
 from concurrency_lab.exercises.probes import (
     Probe,
     ProbeFailure,
     ProbeOutcome,
+    order_verdict,
     probe_result,
     run_with_probe,
 )
@@ -128,30 +128,18 @@ def _q1_trial(results_in_order: Callable[..., Any]) -> Verdict:
     if wrong_calls:
         return wrong_calls
     got = list(value)
-    if got != expected:
-        finishing = [probe_result(e.task_id) for e in sorted(outcome.events, key=lambda e: e.end)]
-        same_items = Counter(map(repr, got)) == Counter(map(repr, expected))
-        if same_items and got == finishing:
-            return failed(
-                "All the results are there, but in finishing order, not input order.",
-                f"ids given: {ids}; the first result should be {expected[0]!r}, the result "
-                f"of the first id — you returned {got[0]!r} first, the task that finished first.",
-                "as_completed() and appending to a list as tasks finish give finishing order. "
-                "Keep the futures in a list in input order (or use executor.map) and collect "
-                "the results from that list.",
-                code=outcome.describe(),
-            )
-        if same_items:
-            return failed(
-                "All the results are there, but not in input order.",
-                first_difference(got, expected),
-                code=outcome.describe(),
-            )
-        return failed(
-            "The results are not the ones expected.",
-            first_difference(got, expected),
-            f"expected one result per id, in the order of ids {ids}",
-        )
+    wrong_order = order_verdict(
+        got,
+        expected,
+        ids,
+        outcome.events,
+        advice="as_completed() and appending to a list as tasks finish give finishing order. "
+        "Keep the futures in a list in input order (or use executor.map) and collect "
+        "the results from that list.",
+        code=outcome.describe(),
+    )
+    if wrong_order:
+        return wrong_order
     sequential = outcome.overlap_failure(
         "Right results in the right order, but the tasks ran one after another.",
         _sequential_why(outcome),

@@ -31,7 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from concurrency_lab.exercises.core import STUDENT_THREAD, Verdict, call_student, failed
+from concurrency_lab.exercises.core import (
+    STUDENT_THREAD,
+    Verdict,
+    call_student,
+    failed,
+    first_difference,
+)
 from concurrency_lab.tasks import result_of
 from concurrency_lab.timeline import Event
 from concurrency_lab.timing import fmt_seconds
@@ -40,6 +46,8 @@ __all__ = [
     "Probe",
     "ProbeFailure",
     "ProbeTask",
+    "RecordedCalls",
+    "order_verdict",
     "overlap_verdict",
     "probe_result",
     "processes_verdict",
@@ -54,6 +62,50 @@ class ProbeFailure(RuntimeError):
 def probe_result(task_id: Any) -> str:
     """What a probe task returns for ``task_id`` (the same text as ``io_task_with_return``)."""
     return result_of(task_id)
+
+
+def order_verdict(
+    got: list[Any],
+    expected: list[Any],
+    ids: list[Any],
+    events: Iterable[Event],
+    *,
+    advice: str,
+    noun: str = "task",
+    code: str | None = None,
+) -> Verdict | None:
+    """``None`` if ``got == expected``; else a ✗ naming what is wrong with the results.
+
+    Three cases, most specific first: the right results in *finishing* order (the order of
+    the probe's recorded end times — ``as_completed``, ``imap_unordered``, appending as
+    tasks finish), the right results in some other order, or results that are not the
+    expected ones. ``advice`` says how to keep input order with the lesson's tools; ``code``
+    (a text timeline) is shown with the order verdicts.
+    """
+    if got == expected:
+        return None
+    same_items = Counter(map(repr, got)) == Counter(map(repr, expected))
+    if not same_items:
+        return failed(
+            "The results are not the ones expected.",
+            first_difference(got, expected),
+            f"expected one result per id, in the order of ids {ids}",
+        )
+    finishing = [probe_result(e.task_id) for e in sorted(events, key=lambda e: e.end)]
+    if got == finishing:
+        return failed(
+            "All the results are there, but in finishing order, not input order.",
+            f"ids given: {ids}; the first result should be {expected[0]!r}, the result of "
+            f"the first id — you returned {got[0]!r} first, the {noun} that finished first.",
+            advice,
+            code=code,
+        )
+    return failed(
+        "All the results are there, but not in input order.",
+        first_difference(got, expected),
+        advice,
+        code=code,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,8 +145,52 @@ class ProbeTask:
         return f"<task: {len(self.durations)} ids>"
 
 
+class RecordedCalls:
+    """What :class:`Probe` and the async probe share: fixed durations, and calls counted.
+
+    A subclass has ``durations`` (id → seconds, in the exercise's order) and ``events()``;
+    ``never``/``repeated`` word the verdict for its kind of call.
+    """
+
+    durations: Mapping[Any, float]
+    never: str = "task ids never run"
+    repeated: str = "task ids run more than once"
+
+    def events(self) -> list[Event]:
+        raise NotImplementedError
+
+    @property
+    def ids(self) -> list[Any]:
+        """The ids, in the order the exercise gives them."""
+        return list(self.durations)
+
+    def calls(self) -> Counter[Any]:
+        """How many times each id has finished so far."""
+        return Counter(e.task_id for e in self.events())
+
+    def calls_verdict(self, finished: Counter[Any] | None = None) -> str | None:
+        """What is wrong with the set of calls (missing / repeated ids), or ``None``."""
+        finished = self.calls() if finished is None else finished
+        missing = [i for i in self.ids if finished[i] == 0]
+        repeated = [i for i in self.ids if finished[i] > 1]
+        if missing:
+            return f"{self.never}: {missing}"
+        if repeated:
+            return f"{self.repeated}: {repeated}"
+        return None
+
+    @property
+    def busy(self) -> float:
+        """Sum of the durations: the wall time of a run one after another."""
+        return sum(self.durations.values())
+
+    @property
+    def longest(self) -> float:
+        return max(self.durations.values())
+
+
 @dataclass
-class Probe:
+class Probe(RecordedCalls):
     """One instrumented run: make the task, let the student's code call it, read records.
 
     Use it as a ``with`` block; the record folder is removed at the end::
@@ -122,11 +218,6 @@ class Probe:
     def __exit__(self, *exc: object) -> None:
         shutil.rmtree(self.log_dir, ignore_errors=True)
 
-    @property
-    def ids(self) -> list[Any]:
-        """The task ids, in the order the exercise gives them."""
-        return list(self.durations)
-
     def events(self) -> list[Event]:
         """Every finished call so far, ordered by start time."""
         events = []
@@ -139,30 +230,6 @@ class Probe:
                 Event(r["task_id"], "probe", r["pid"], r["thread"], r["start"], r["end"], r["ok"])
             )
         return sorted(events, key=lambda e: e.start)
-
-    def calls(self) -> Counter[Any]:
-        """How many times each id has finished so far."""
-        return Counter(e.task_id for e in self.events())
-
-    def calls_verdict(self, finished: Counter[Any] | None = None) -> str | None:
-        """What is wrong with the set of calls (missing / repeated ids), or ``None``."""
-        finished = self.calls() if finished is None else finished
-        missing = [i for i in self.ids if finished[i] == 0]
-        repeated = [i for i in self.ids if finished[i] > 1]
-        if missing:
-            return f"task ids never run: {missing}"
-        if repeated:
-            return f"task ids run more than once: {repeated}"
-        return None
-
-    @property
-    def busy(self) -> float:
-        """Sum of the nominal task durations: the wall time of a sequential run."""
-        return sum(self.durations.values())
-
-    @property
-    def longest(self) -> float:
-        return max(self.durations.values())
 
 
 def text_timeline(events: list[Event], width: int = 40) -> str:
@@ -273,6 +340,7 @@ def run_with_probe(
     fail_ids: Iterable[Any] = (),
     call: Any = None,
     timeout: float = 5.0,
+    probe_factory: Any = None,
 ) -> ProbeOutcome:
     """Call ``student_fn(probe.task, probe.ids)`` (or ``call(student_fn, probe)``), timed.
 
@@ -281,8 +349,12 @@ def run_with_probe(
     ``StudentTimeout`` (``Problem.verdict`` turns them into verdicts). After the function
     returns, stragglers are given time to finish, so the outcome also knows which tasks
     were still running at return (a function that did not wait for its threads).
+
+    ``probe_factory(durations, fail_ids)`` makes the probe (default :class:`Probe`); e.g.
+    :class:`~concurrency_lab.exercises.pool_probes.CpuProbe` for CPU-bound tasks.
     """
-    with Probe(durations, fail_ids) as probe:
+    factory = Probe if probe_factory is None else probe_factory
+    with factory(durations, fail_ids) as probe:
         start = time.perf_counter()
         if call is None:
             value = call_student(student_fn, probe.task, probe.ids, timeout=timeout)

@@ -11,6 +11,12 @@ answers with the right message. Tests in ``tests/test_exercises_lessonNN.py`` us
 
 from __future__ import annotations
 
+import sys
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from concurrency_lab.exercises.core import Problem, Verdict, solution_from_notebook
@@ -51,3 +57,27 @@ def assert_not_attempted(problem: Problem, answer: Any) -> Verdict:
     verdict = problem.verdict(answer)
     assert verdict.status == "not attempted", f"expected ○, got:\n{verdict.plain(problem.name)}"
     return verdict
+
+
+@contextmanager
+def module_writer(folder: Path, prefix: str) -> Iterator[Callable[..., str]]:
+    """Write student modules (what a ``%%writefile`` answer cell writes) into ``folder``.
+
+    Yields ``write(text, name=None) -> module name``; a name defaults to ``prefix`` plus a
+    random suffix, so tests never see each other's modules. ``folder`` must be on
+    ``sys.path`` (pytest: ``monkeypatch.syspath_prepend``). On exit the modules are
+    forgotten from ``sys.modules``.
+    """
+    written: list[str] = []
+
+    def write(text: str, name: str | None = None) -> str:
+        name = name or f"{prefix}_{uuid.uuid4().hex[:8]}"
+        (folder / f"{name}.py").write_text(textwrap.dedent(text), encoding="utf-8")
+        written.append(name)
+        return name
+
+    try:
+        yield write
+    finally:
+        for name in written:
+            sys.modules.pop(name, None)

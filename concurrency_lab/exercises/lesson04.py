@@ -1,0 +1,404 @@
+"""Exercises for lesson 04, multiprocessing: process pools, spawn-safe workers, chunksize.
+
+``from concurrency_lab.exercises.lesson04 import q1, q2, q3``
+
+* q1 — ``parallel_map(task, items)``: compute ``task(item)`` for every item in a process
+  pool; return the results in the order of ``items``. The check hands it a picklable
+  CPU-bound task (:class:`~concurrency_lab.exercises.pool_probes.CpuProbeTask`), so it works
+  under fork, spawn and forkserver, and judges from the task's own records: more than one
+  worker process (not the caller, not threads), every item once, results in input order.
+  The first item is *held* until another task has finished, so whenever two workers really
+  share the work, finishing order differs from input order: an answer that returns results
+  as they finish (``imap_unordered``, ``as_completed``) is caught every time, and a second
+  worker is sure to get work even if it starts late.
+* q2 — move ``count_primes`` out of the notebook into ``primes_worker.py`` with
+  ``%%writefile``, import it and pass it to the check, which runs it in a pool with an
+  explicit *spawn* context (:mod:`concurrency_lab.exercises.worker_modules` — the same
+  mechanism serves later lessons whose answers are modules).
+* q3 — pick a ``chunksize`` for ``Pool.map`` over 100 000 tiny tasks. The check times the
+  choice against ``chunksize=1`` on the same pool of two workers, in one call. Chunksize 1
+  costs tens of microseconds per item, which would make it take seconds over 100 000
+  items, so it is timed on the first :data:`Q3_BASELINE_ITEMS` items and scaled to the
+  whole list (per-item cost is what chunksize changes; the verdict says it was scaled).
+  Each side is timed twice, interleaved, and the faster run counts; a sensible chunksize
+  is dozens to hundreds of times faster, so the 1.5× bar is never a close call on a noisy
+  machine. The whole check takes well under a second after the pool has started.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import multiprocessing
+import numbers
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from concurrency_lab.exercises.core import (
+    STUDENT_THREAD,
+    FunctionProblem,
+    Problem,
+    StudentError,
+    Verdict,
+    failed,
+    first_difference,
+    passed,
+)
+from concurrency_lab.exercises.pool_probes import CpuProbe, tiny_task
+from concurrency_lab.exercises.probes import (
+    order_verdict,
+    probe_result,
+    processes_verdict,
+    run_with_probe,
+)
+from concurrency_lab.exercises.worker_modules import SpawnRun, spawn_trial
+from concurrency_lab.timing import fmt_ratio, fmt_seconds
+
+__all__ = [
+    "NOTEBOOK",
+    "Q1_WORK",
+    "Q2_INPUTS",
+    "Q2_MODULE",
+    "Q3_BASELINE_ITEMS",
+    "Q3_ITEMS",
+    "Q3_WORKERS",
+    "count_primes_reference",
+    "q1",
+    "q2",
+    "q3",
+]
+
+NOTEBOOK = "04_multiprocessing"
+
+
+# ---------------------------------------------------------------------------- q1
+# Seconds of computing per item. Item 7 comes first and is held until another task has
+# finished (at most Q1_HOLD_LIMIT seconds: only an answer with a single worker waits that long).
+Q1_WORK: dict[int, float] = {7: 0.04, 3: 0.02, 9: 0.03, 1: 0.02, 5: 0.03, 8: 0.02}
+Q1_HELD = 7
+Q1_HOLD_LIMIT = 1.0
+Q1_TIMEOUT = 15.0  # generous: spawned workers start slowly on a loaded machine
+
+
+def _is_futures(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and any(isinstance(v, Future) for v in value)
+
+
+def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
+    items = list(Q1_WORK)
+    factory = functools.partial(CpuProbe, hold_id=Q1_HELD, hold_limit=Q1_HOLD_LIMIT)
+    try:
+        outcome = run_with_probe(parallel_map, Q1_WORK, timeout=Q1_TIMEOUT, probe_factory=factory)
+    except StudentError as error:
+        if isinstance(error.exc, KeyError) and "the task has no id" in str(error.exc):
+            verdict = error.verdict()
+            return failed(
+                verdict.headline,
+                *verdict.details,
+                "task must be called with each item itself. map passes every element of "
+                "the list as the one argument: pool.map(task, items) — not "
+                "pool.map(task, [(i,) for i in items]), which hands task a 1-tuple "
+                "(use starmap only when each element is a tuple of several arguments).",
+                code=verdict.code,
+            )
+        raise
+    value = outcome.value
+    expected = [probe_result(i) for i in items]
+    if _is_futures(value):
+        return failed(
+            "You returned Future objects, not results.",
+            "Call result() on each future (in the order of items) to get the values.",
+        )
+    if isinstance(value, Iterator):
+        return failed(
+            f"You returned an iterator ({type(value).__name__}), not a list.",
+            "imap and executor.map give lazy iterators: wrap them in list(...) inside the "
+            "`with` block, before the pool shuts down.",
+        )
+    if not isinstance(value, (list, tuple)):
+        return failed(
+            f"parallel_map should return a list of results, got {type(value).__name__} {value!r}."
+        )
+    wrong_calls = outcome.wrong_calls_failure("parallel_map")
+    if wrong_calls:
+        return wrong_calls
+    parent = os.getpid()
+    # (A forked worker's main thread keeps the name of the thread that forked it, so the
+    # thread name alone would not tell the caller from a fork worker: check the pid too.)
+    if {(e.pid, e.thread) for e in outcome.events} == {(parent, STUDENT_THREAD)}:
+        return failed(
+            "Every task ran in your own process, in the thread that called parallel_map: "
+            "there was no pool at all.",
+            "Create a process pool (multiprocessing.Pool or "
+            "concurrent.futures.ProcessPoolExecutor) and let it call task(item).",
+        )
+    not_processes = processes_verdict(outcome.events, parent)
+    if not_processes:
+        return failed(
+            "The tasks ran in threads of this process, not in worker processes.",
+            not_processes,
+            "Threads take turns holding the GIL, so CPU-bound work gains nothing from them. "
+            "Use ProcessPoolExecutor (same API as ThreadPoolExecutor) or multiprocessing.Pool.",
+        )
+    workers = {e.pid for e in outcome.events} - {parent}
+    if len(workers) < 2:
+        return failed(
+            f"All {len(items)} tasks ran in a single worker process: one process computes "
+            "one thing at a time, no faster than a loop.",
+            "Give the pool at least two workers — ProcessPoolExecutor() and Pool() start "
+            "one per CPU — and don't put every item into one chunk (chunksize=len(items)).",
+        )
+    got = list(value)
+    wrong_order = order_verdict(
+        got,
+        expected,
+        items,
+        outcome.events,
+        advice="imap_unordered and as_completed give results as they finish. "
+        "pool.map / executor.map (or a list of futures in input order) keep the order of items.",
+        code=outcome.describe(),
+    )
+    if wrong_order:
+        return wrong_order
+    return passed(
+        "Every result, in input order, computed by more than one worker process.",
+        f"item {Q1_HELD}, the first of items, was held back to finish late, yet its result "
+        "is first: your pool handed the results back in input order",
+    )
+
+
+q1 = FunctionProblem(
+    name="q1",
+    trial=_q1_trial,
+    hints=[
+        "Inside `with ProcessPoolExecutor() as executor:` (or `with Pool() as pool:`), "
+        "`map(task, items)` sends each item to a worker process and gives back the results "
+        "in the order of items.",
+        "`executor.map` returns a lazy iterator: `return list(executor.map(task, items))` — "
+        "inside the `with` block.",
+    ],
+    solution_code=(NOTEBOOK, "q1"),
+    solution_note="`with multiprocessing.Pool() as pool: return pool.map(task, items)` works "
+    "as well. The task is a picklable object from a module, so this works under every "
+    "start method; a function defined in a cell would not under spawn (Q2).",
+)
+
+
+# ---------------------------------------------------------------------------- q2
+Q2_MODULE = "primes_worker"
+Q2_INPUTS: list[int] = [2_000, 503, 1_500, 997, 3_000]  # 503 and 997 are primes
+
+
+def count_primes_reference(limit: int) -> int:
+    """How many primes are smaller than ``limit`` (a sieve: the check's reference answer)."""
+    if limit < 3:
+        return 0
+    sieve = bytearray([1]) * limit
+    sieve[0] = sieve[1] = 0
+    for n in range(2, math.isqrt(limit - 1) + 1):
+        if sieve[n]:
+            sieve[n * n :: n] = bytearray(len(range(n * n, limit, n)))
+    return sum(sieve)
+
+
+def _q2_trial(count_primes: Callable[..., Any]) -> Verdict:
+    run = spawn_trial(count_primes, Q2_INPUTS, module=Q2_MODULE)
+    if isinstance(run, Verdict):
+        return run
+    assert isinstance(run, SpawnRun)
+    name = getattr(run.function, "__name__", "count_primes")
+    expected = [count_primes_reference(n) for n in Q2_INPUTS]
+    if not run.in_other_processes:
+        return failed(f"{name} ran in this process, not in a worker.")
+    if run.results != expected:
+        return failed(
+            f"{name} ran in spawned workers, but returned the wrong counts.",
+            f"for limits {Q2_INPUTS}: {first_difference(run.results, expected)}",
+            "count_primes(limit) counts the primes smaller than limit: "
+            "count_primes(10) == 4 (2, 3, 5, 7). Copy the body from the notebook's version.",
+        )
+    return passed(
+        f"{name}, imported from {run.function.__module__}.py, ran in freshly spawned worker "
+        "processes and gave the right counts.",
+        "a spawned worker imported your file by name — exactly what it could not do with "
+        "the function defined in a cell",
+    )
+
+
+q2 = FunctionProblem(
+    name="q2",
+    trial=_q2_trial,
+    hints=[
+        f"The answer cell already writes {Q2_MODULE}.py, def line included: replace "
+        "`raise NotImplementedError()` with the body of the notebook's count_primes (one "
+        "`return` line) and run the cell. `%%writefile` saves the cell to the file, next to "
+        "the notebook, instead of running it.",
+        f"Then the check cell's `from {Q2_MODULE} import count_primes` replaces the notebook's "
+        "count_primes (module '__main__') with the one from the file, which a spawned worker "
+        "can import. Edited the file? Run the %%writefile cell again, then the check: it "
+        "re-imports the file.",
+    ],
+    solution_code=(NOTEBOOK, "q2"),
+    solution_note="Nothing else may run when the file is imported: every spawned worker "
+    'imports it. Start pools in the notebook (or under `if __name__ == "__main__":` in a '
+    "script).",
+)
+
+
+# ---------------------------------------------------------------------------- q3
+Q3_ITEMS = 100_000
+Q3_BASELINE_ITEMS = 5_000  # chunksize 1 is timed on these and scaled up to Q3_ITEMS
+Q3_WORKERS = 2
+Q3_MIN_SPEEDUP = 1.5
+Q3_REPEATS = 2
+
+
+@dataclass(frozen=True)
+class ChunksizeTiming:
+    """Per-item wall time of ``Pool.map(tiny_task, ...)`` at chunksize 1 and at the choice."""
+
+    baseline_per_item: float
+    choice_per_item: float
+    choice_wall: float  # for all Q3_ITEMS (scaled up when timed on fewer)
+
+    @property
+    def speedup(self) -> float:
+        return self.baseline_per_item / self.choice_per_item if self.choice_per_item else 0.0
+
+
+Q3_SMALL_CHUNKS = 50  # below this, the choice is timed on Q3_BASELINE_ITEMS items too
+
+
+def choice_items(chunksize: int) -> int:
+    """How many items the check times ``chunksize`` on: all of them, unless that is slow.
+
+    Chunks smaller than :data:`Q3_SMALL_CHUNKS` cost nearly as much per item as chunksize 1
+    (seconds for 100 000 items), so they are timed like the baseline, on the first
+    :data:`Q3_BASELINE_ITEMS` items, and scaled.
+    """
+    return Q3_ITEMS if chunksize >= Q3_SMALL_CHUNKS else Q3_BASELINE_ITEMS
+
+
+def time_chunksize(chunksize: int) -> ChunksizeTiming:
+    """Time ``chunksize`` against 1 on one pool of :data:`Q3_WORKERS` workers.
+
+    The pool is warmed up first (its workers started), then the two are timed in turn,
+    :data:`Q3_REPEATS` times each, and the faster run of each counts. Times are per item:
+    chunksize 1 on :data:`Q3_BASELINE_ITEMS` items, the choice on :func:`choice_items`.
+    """
+    items = range(choice_items(chunksize))
+    expected = [tiny_task(x) for x in items]
+    baseline, choice = [], []
+    ctx = multiprocessing.get_context()
+    with ctx.Pool(Q3_WORKERS) as pool:
+        pool.map(tiny_task, range(4 * Q3_WORKERS), chunksize=1)  # start the workers
+        for _ in range(Q3_REPEATS):
+            start = time.perf_counter()
+            pool.map(tiny_task, range(Q3_BASELINE_ITEMS), chunksize=1)
+            baseline.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            got = pool.map(tiny_task, items, chunksize=chunksize)
+            choice.append(time.perf_counter() - start)
+            if got != expected:  # pragma: no cover - Pool.map does not lose items
+                raise RuntimeError("Pool.map returned wrong results")
+    return ChunksizeTiming(
+        min(baseline) / Q3_BASELINE_ITEMS,
+        min(choice) / len(items),
+        min(choice) * Q3_ITEMS / len(items),
+    )
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+@dataclass
+class ChunksizeProblem(Problem):
+    """The answer is a chunksize; the check times it against chunksize 1."""
+
+    def judge(self, answer: Any) -> Verdict:
+        n = _count(Q3_ITEMS)
+        if isinstance(answer, bool) or not isinstance(answer, numbers.Integral):
+            return failed(
+                f"chunksize must be a whole number of items, got {type(answer).__name__} "
+                f"{answer!r}.",
+                f"It is how many of the {n} items travel to a worker together: 1, 500, 10_000…",
+            )
+        chunksize = int(answer)
+        if chunksize < 1:
+            return failed(
+                f"chunksize must be at least 1, got {chunksize}.",
+                "A chunk holds at least one item: chunksize is how many items a worker "
+                "receives at a time.",
+            )
+        if chunksize > Q3_ITEMS:
+            return failed(
+                f"chunksize {_count(chunksize)} is bigger than the whole list of {n} items.",
+                "There would be a single chunk, computed by one worker while the other idles. "
+                f"Pick a size that splits the {n} items into several chunks.",
+            )
+        if chunksize == 1:
+            return failed(
+                "chunksize 1 is the slow baseline itself: every item travels to a worker "
+                "alone, and its result travels back alone.",
+                f"Sending an item costs far more than tiny_task's work: bundle hundreds or "
+                f"thousands of the {n} items per chunk.",
+            )
+        chunks = math.ceil(Q3_ITEMS / chunksize)
+        if chunks < Q3_WORKERS:
+            return failed(
+                f"chunksize {_count(chunksize)} makes {chunks} chunk of {n} items: one worker "
+                f"computes it while the other {Q3_WORKERS - 1} idle.",
+                f"Make at least as many chunks as workers ({Q3_WORKERS}); several per worker "
+                "balances better.",
+            )
+        timing = time_chunksize(chunksize)
+        baseline_total = timing.baseline_per_item * Q3_ITEMS
+        measured = (
+            f"chunksize 1: {fmt_seconds(timing.baseline_per_item * Q3_BASELINE_ITEMS)} for "
+            f"the first {_count(Q3_BASELINE_ITEMS)} items, so about "
+            f"{fmt_seconds(baseline_total)} for all {n} (timed on fewer items to keep the "
+            "check short, then scaled)"
+        )
+        timed = choice_items(chunksize)
+        if timed == Q3_ITEMS:
+            yours = f"chunksize {_count(chunksize)}: {fmt_seconds(timing.choice_wall)} for all {n}"
+        else:
+            yours = (
+                f"chunksize {_count(chunksize)}: about {fmt_seconds(timing.choice_wall)} for "
+                f"all {n} (timed on the first {_count(timed)} items, then scaled)"
+            )
+        if timing.speedup < Q3_MIN_SPEEDUP:
+            return failed(
+                f"chunksize {_count(chunksize)} was only {fmt_ratio(timing.speedup)} as fast "
+                "as chunksize 1 on the same pool.",
+                measured,
+                yours,
+                f"With chunks of {_count(chunksize)} the pool still sends {_count(chunks)} "
+                "messages each way: make the chunks bigger.",
+            )
+        return passed(
+            f"chunksize {_count(chunksize)}: {fmt_ratio(timing.speedup)} faster than "
+            f"chunksize 1 for {n} tiny tasks.",
+            yours,
+            measured,
+        )
+
+
+q3 = ChunksizeProblem(
+    name="q3",
+    hints=[
+        "Each chunk costs one message to a worker and one back, whatever its size; "
+        "tiny_task itself takes well under a microsecond. So: few messages, but enough "
+        "chunks to keep both workers busy.",
+        "Pool.map's own rule of thumb: about four chunks per worker — "
+        "100_000 // (4 * 2) = 12_500. Anything from a few hundred up works well here.",
+    ],
+    solution_code=(NOTEBOOK, "q3"),
+    solution_note="multiprocessing's Pool.map picks such a chunksize itself when you give "
+    "none; imap, imap_unordered and ProcessPoolExecutor.map default to chunksize 1.",
+)

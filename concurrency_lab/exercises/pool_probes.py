@@ -1,0 +1,117 @@
+"""Picklable tasks for checking process-pool answers (lesson 04 and after).
+
+A check hands these to the student's pool instead of a notebook function, so they reach a
+worker under every start method (a spawned or forkserver worker imports this module by
+name; it could not import a function defined in a notebook cell):
+
+* :class:`CpuProbeTask` — keeps a CPU busy for a fixed time per id and records where it
+  ran (process id, thread, start, end), in the same record format as
+  :class:`~concurrency_lab.exercises.probes.ProbeTask`, so :class:`CpuProbe` (a
+  :class:`~concurrency_lab.exercises.probes.Probe`) reads the records back. One id can be
+  *held*: it finishes only after another task has finished (or after ``hold_limit``
+  seconds), so whenever tasks really run side by side, finishing order differs from input
+  order and a second worker must have done some of the work.
+* :func:`tiny_task` — a task far cheaper than the cost of sending it to a worker (the
+  chunksize exercise).
+
+Imports only the standard library and :mod:`concurrency_lab.exercises.probes`: children
+import this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from concurrency_lab.exercises.probes import Probe, probe_result
+
+__all__ = ["CpuProbe", "CpuProbeTask", "burn_cpu", "tiny_task"]
+
+
+def burn_cpu(seconds: float) -> int:
+    """Keep this thread computing (pure Python, holding the GIL) for ``seconds`` of wall time.
+
+    The loop ends at a wall-clock deadline rather than after a fixed count, so a check
+    takes the same time on a fast laptop and a busy CI machine.
+    """
+    deadline = time.perf_counter() + seconds
+    total = 0
+    while time.perf_counter() < deadline:
+        for i in range(500):
+            total += i * i
+    return total
+
+
+def _write_record(log_dir: str, task_id: Any, start: float, ok: bool = True) -> None:
+    record = {
+        "task_id": task_id,
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "start": start,
+        "end": time.perf_counter(),
+        "ok": ok,
+    }
+    path = Path(log_dir) / f"{uuid.uuid4().hex}.json"
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(record), encoding="utf-8")
+    tmp.replace(path)  # readers never see half a record
+
+
+@dataclass(frozen=True)
+class CpuProbeTask:
+    """A picklable CPU-bound task: computes for ``work[task_id]`` seconds, records, returns.
+
+    Returns ``'result of task N'``. Unknown ids raise ``KeyError`` naming the id (a pool
+    fed 1-tuples instead of plain items says ``the task has no id (7,)``).
+    """
+
+    log_dir: str
+    work: Mapping[Any, float]
+    hold_id: Any = None
+    hold_limit: float = 1.5
+
+    def __call__(self, task_id: Any) -> str:
+        if task_id not in self.work:
+            known = sorted(self.work, key=repr)
+            raise KeyError(f"the task has no id {task_id!r}; the items given were {known}")
+        start = time.perf_counter()
+        burn_cpu(self.work[task_id])
+        if task_id == self.hold_id:
+            self._wait_for_another_task()
+        _write_record(self.log_dir, task_id, start)
+        return probe_result(task_id)
+
+    def _wait_for_another_task(self) -> None:
+        deadline = time.perf_counter() + self.hold_limit
+        folder = Path(self.log_dir)
+        while time.perf_counter() < deadline and not any(folder.glob("*.json")):
+            time.sleep(0.005)
+
+    def __repr__(self) -> str:
+        return f"<cpu task: {len(self.work)} items>"
+
+
+@dataclass
+class CpuProbe(Probe):
+    """A :class:`~concurrency_lab.exercises.probes.Probe` whose task is a
+    :class:`CpuProbeTask` (``durations`` are seconds of computing per id)."""
+
+    hold_id: Any = None
+    hold_limit: float = 1.5
+    task: CpuProbeTask = field(init=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.task = CpuProbeTask(self.log_dir, dict(self.durations), self.hold_id, self.hold_limit)
+
+
+def tiny_task(x: int) -> int:
+    """A task that takes well under a microsecond: far less than sending it to a worker."""
+    return x * x

@@ -1,0 +1,1 @@
+"""Browser tests (JupyterLab in Chromium): ``make test-browser``; ``make test`` skips them."""

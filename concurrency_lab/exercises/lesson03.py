@@ -39,8 +39,8 @@ from concurrency_lab.exercises.probes import (
     Probe,
     ProbeFailure,
     ProbeOutcome,
-    order_verdict,
     probe_result,
+    results_verdict,
     run_with_probe,
 )
 from concurrency_lab.timing import fmt_seconds
@@ -119,27 +119,17 @@ def _q1_trial(results_in_order: Callable[..., Any]) -> Verdict:
             "executor.map(...) gives a lazy iterator: wrap it in list(...) — inside the "
             "`with` block — to collect the results.",
         )
-    if not isinstance(value, (list, tuple)):
-        return failed(
-            f"results_in_order should return a list of results, got {type(value).__name__} "
-            f"{value!r}."
-        )
-    wrong_calls = outcome.wrong_calls_failure("results_in_order")
-    if wrong_calls:
-        return wrong_calls
-    got = list(value)
-    wrong_order = order_verdict(
-        got,
+    wrong = results_verdict(
+        outcome,
         expected,
         ids,
-        outcome.events,
+        name="results_in_order",
         advice="as_completed() and appending to a list as tasks finish give finishing order. "
         "Keep the futures in a list in input order (or use executor.map) and collect "
         "the results from that list.",
-        code=outcome.describe(),
     )
-    if wrong_order:
-        return wrong_order
+    if wrong:
+        return wrong
     sequential = outcome.overlap_failure(
         "Right results in the right order, but the tasks ran one after another.",
         _sequential_why(outcome),

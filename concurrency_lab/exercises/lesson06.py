@@ -56,7 +56,7 @@ from concurrency_lab.exercises.core import (
     first_difference,
     passed,
 )
-from concurrency_lab.exercises.probes import order_verdict, probe_result
+from concurrency_lab.exercises.probes import probe_result, results_verdict
 from concurrency_lab.timing import fmt_seconds
 
 __all__ = [
@@ -92,28 +92,18 @@ def _q1_trial(fetch_all: Callable[..., Any]) -> Verdict:
     problem = outcome.not_async_failure("fetch_all") or outcome.awaitables_failure("fetch_all")
     if problem:
         return problem
-    value = outcome.value
-    if not isinstance(value, (list, tuple)):
-        return failed(
-            f"fetch_all should return a list of results, got {type(value).__name__} {value!r}."
-        )
-    wrong_calls = outcome.wrong_calls_failure("fetch_all")
-    if wrong_calls:
-        return wrong_calls
-    got = list(value)
-    wrong_order = order_verdict(
-        got,
+    wrong = results_verdict(
+        outcome,
         expected,
         ids,
-        outcome.events,
+        name="fetch_all",
         noun="request",
         advice="asyncio.as_completed() (and appending as requests finish) gives finishing "
         "order. `await asyncio.gather(...)` returns the results in the order of its "
         "arguments, whatever order the requests finish in.",
-        code=outcome.describe(),
     )
-    if wrong_order:
-        return wrong_order
+    if wrong:
+        return wrong
     sequential = outcome.overlap_failure(
         "Right results in the right order, but the requests ran one after another.",
         "Each `await fetch(i)` inside your loop waited for that request to finish before "

@@ -51,6 +51,7 @@ __all__ = [
     "overlap_verdict",
     "probe_result",
     "processes_verdict",
+    "results_verdict",
     "text_timeline",
 ]
 
@@ -105,6 +106,37 @@ def order_verdict(
         first_difference(got, expected),
         advice,
         code=code,
+    )
+
+
+def results_verdict(
+    outcome: Any,
+    expected: list[Any],
+    ids: list[Any],
+    *,
+    name: str,
+    advice: str,
+    noun: str = "task",
+) -> Verdict | None:
+    """What every "return the results in input order" answer is checked for, in order.
+
+    ``outcome`` is a probe outcome (threads, processes or coroutines): its value must be a
+    list, every id must have run exactly once, and the results must be ``expected``, in
+    order (:func:`order_verdict`, with ``advice``). ``None`` when all of that holds.
+    """
+    value = outcome.value
+    if not isinstance(value, (list, tuple)):
+        return failed(
+            f"{name} should return a list of results, got {type(value).__name__} {value!r}."
+        )
+    return outcome.wrong_calls_failure(name) or order_verdict(
+        list(value),
+        expected,
+        ids,
+        outcome.events,
+        advice=advice,
+        noun=noun,
+        code=outcome.describe(),
     )
 
 

@@ -383,7 +383,7 @@ def test_q2_a_main_defined_in_a_cell_is_refused() -> None:
     exec("def main(file_paths, n_processes):\n    return None\n", namespace)
     verdict = assert_fails(q2, namespace["main"], "defined in a notebook cell", "project_worker.py")
     assert "%%writefile project_worker.py" in verdict.plain()
-    assert_fails(q2, lambda paths, n: None, "not a module-level function")
+    assert_fails(q2, lambda paths, n: None, "lambda", "project_worker.py")
 
 
 def test_q2_a_module_that_runs_main_on_import_is_refused(write_module) -> None:

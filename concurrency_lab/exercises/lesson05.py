@@ -59,7 +59,11 @@ from concurrency_lab.exercises.core import (
     failed,
     passed,
 )
-from concurrency_lab.exercises.worker_modules import import_time_problem, load_fresh
+from concurrency_lab.exercises.worker_modules import (
+    import_time_problem,
+    importable_problem,
+    load_fresh,
+)
 
 __all__ = [
     "NOTEBOOK",
@@ -391,22 +395,15 @@ def read_records(log_dir: str | os.PathLike[str]) -> list[tuple[int, str]]:
 
 def _module_problem(main: Any) -> Verdict | None:
     """A ✗ if ``main`` is not a function from a module file (written with %%writefile)."""
-    name = getattr(main, "__name__", None) or repr(main)
-    fix = (
-        f"Write it into {Q2_MODULE}.py: the answer cell starts with `%%writefile "
-        f"{Q2_MODULE}.py`. Run that cell, then the check cell, which imports it: "
-        f"`from {Q2_MODULE} import main`."
+    problem = importable_problem(
+        main,
+        module=Q2_MODULE,
+        why_module="This exercise builds the project as a module: a module can be imported by "
+        "a script, by a test, and by a spawned worker process — a notebook cell cannot. (Any "
+        "function of your own that main sends to the pool must live there too.)",
     )
-    if getattr(main, "__module__", None) == "__main__":
-        return failed(
-            f"{name} was defined in a notebook cell, not in {Q2_MODULE}.py.",
-            "This exercise builds the project as a module: a module can be imported by a "
-            "script, by a test, and by a spawned worker process — a notebook cell cannot. "
-            "(Any function of your own that main sends to the pool must live there too.)",
-            fix,
-        )
-    if name == "<lambda>" or "<locals>" in (getattr(main, "__qualname__", "") or ""):
-        return failed(f"{name} is not a module-level function of {Q2_MODULE}.py.", fix)
+    if problem is not None:
+        return problem
     return import_time_problem(
         main,
         why="A module runs its top-level code every time it is imported — by the check, by "

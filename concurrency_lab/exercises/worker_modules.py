@@ -90,11 +90,13 @@ def _function_name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
-def importable_problem(fn: Any, *, module: str) -> Verdict | None:
+def importable_problem(fn: Any, *, module: str, why_module: str | None = None) -> Verdict | None:
     """A ✗ verdict if a spawned worker could not import ``fn`` by name; else ``None``.
 
     ``module`` is the module the exercise asks for (``'primes_worker'``): the verdict
     tells the student to write ``module.py`` and import the function from it.
+    ``why_module`` replaces the explanation for a function defined in a cell, for an
+    exercise where the function runs in the caller and only what it sends must travel.
     """
     name = getattr(fn, "__name__", None) or _function_name(fn)
     qualname = _function_name(fn)
@@ -106,7 +108,8 @@ def importable_problem(fn: Any, *, module: str) -> Verdict | None:
     if getattr(fn, "__module__", None) == "__main__":
         return failed(
             f"{name} was defined in a notebook cell: its __module__ is '__main__', not '{module}'.",
-            "A spawned worker is a fresh Python: it is sent only the module and the name, "
+            why_module
+            or "A spawned worker is a fresh Python: it is sent only the module and the name, "
             f"'__main__.{qualname}', and imports them. Its __main__ is not your notebook, so "
             f"it cannot find {name}: a ProcessPoolExecutor fails with BrokenProcessPool, and "
             "multiprocessing's Pool.map waits forever.",

@@ -46,15 +46,18 @@ def file_size(path: str | os.PathLike[str]) -> int:
         return 0
 
 
-def _check_n_batches(n_batches: object) -> int:
-    if isinstance(n_batches, bool) or not isinstance(n_batches, int):
+def check_count(name: str, value: object) -> int:
+    """``value`` if it is a whole number ≥ 1; else a ``TypeError`` / ``ValueError`` naming ``name``.
+
+    ``bool`` is refused although it is an ``int``: ``batch_files(paths, True)`` is a bug.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(
-            f"n_batches must be a whole number (int), got {n_batches!r} "
-            f"of type {type(n_batches).__name__}"
+            f"{name} must be a whole number (int), got {value!r} of type {type(value).__name__}"
         )
-    if n_batches < 1:
-        raise ValueError(f"n_batches must be at least 1, got {n_batches}")
-    return n_batches
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def batch_files(
@@ -78,7 +81,7 @@ def batch_files(
     >>> batch_files(["a", "b", "c"], 2, "balanced", size={"a": 5, "b": 3, "c": 3}.get)
     [['a'], ['b', 'c']]
     """
-    n = _check_n_batches(n_batches)
+    n = check_count("n_batches", n_batches)
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(
             f"unknown strategy {strategy!r}; choose one of " + ", ".join(map(repr, STRATEGIES))

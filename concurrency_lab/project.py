@@ -42,7 +42,7 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from concurrency_lab.batching import batch_files
+from concurrency_lab.batching import batch_files, check_count
 from concurrency_lab.data import COLUMNS
 from concurrency_lab.timeline import Event
 
@@ -380,16 +380,6 @@ def _map(
         return list(pool.map(fn, *iterables, chunksize=chunksize))
 
 
-def _check_n_processes(n_processes: object) -> None:
-    if isinstance(n_processes, bool) or not isinstance(n_processes, int):
-        raise TypeError(
-            f"n_processes must be a whole number (int), got {n_processes!r} "
-            f"of type {type(n_processes).__name__}"
-        )
-    if n_processes < 1:
-        raise ValueError(f"n_processes must be at least 1, got {n_processes}")
-
-
 def _check_paths(file_paths: Iterable[PathLike]) -> list[PathLike]:
     if isinstance(file_paths, (str, bytes, os.PathLike)):
         raise TypeError("file_paths must be a list of paths, not a single path; write [path]")
@@ -420,7 +410,7 @@ def main(
     ignored.
     """
     paths = _check_paths(file_paths)
-    _check_n_processes(n_processes)
+    check_count("n_processes", n_processes)
     batches = batch_files(paths, n_processes, strategy, size=size)
     if not batches:
         return combine([])
@@ -452,7 +442,7 @@ def main_per_file(
     event per file, labelled ``"file"``. ``executor`` and ``mp_context`` as in :func:`main`.
     """
     paths = _check_paths(file_paths)
-    _check_n_processes(n_processes)
+    check_count("n_processes", n_processes)
     if not paths:
         return combine([])
     workers = min(n_processes, len(paths))

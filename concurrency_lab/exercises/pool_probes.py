@@ -20,17 +20,13 @@ import this module.
 
 from __future__ import annotations
 
-import json
-import os
-import threading
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from concurrency_lab.exercises.probes import Probe, probe_result
+from concurrency_lab.exercises.probes import Probe, probe_result, write_record
 
 __all__ = ["CpuProbe", "CpuProbeTask", "burn_cpu", "tiny_task"]
 
@@ -47,21 +43,6 @@ def burn_cpu(seconds: float) -> int:
         for i in range(500):
             total += i * i
     return total
-
-
-def _write_record(log_dir: str, task_id: Any, start: float, ok: bool = True) -> None:
-    record = {
-        "task_id": task_id,
-        "pid": os.getpid(),
-        "thread": threading.current_thread().name,
-        "start": start,
-        "end": time.perf_counter(),
-        "ok": ok,
-    }
-    path = Path(log_dir) / f"{uuid.uuid4().hex}.json"
-    tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    tmp.replace(path)  # readers never see half a record
 
 
 @dataclass(frozen=True)
@@ -85,7 +66,7 @@ class CpuProbeTask:
         burn_cpu(self.work[task_id])
         if task_id == self.hold_id:
             self._wait_for_another_task()
-        _write_record(self.log_dir, task_id, start)
+        write_record(self.log_dir, task_id, start)
         return probe_result(task_id)
 
     def _wait_for_another_task(self) -> None:

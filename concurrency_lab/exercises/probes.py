@@ -53,6 +53,7 @@ __all__ = [
     "processes_verdict",
     "results_verdict",
     "text_timeline",
+    "write_record",
 ]
 
 
@@ -140,6 +141,26 @@ def results_verdict(
     )
 
 
+def write_record(log_dir: str, task_id: Any, start: float, ok: bool = True) -> None:
+    """Record one call (this process and thread, ``start`` to now) as a file in ``log_dir``.
+
+    Files work across processes under every start method; the write is atomic, so a
+    reader never sees half a record.
+    """
+    record = {
+        "task_id": task_id,
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "start": start,
+        "end": time.perf_counter(),
+        "ok": ok,
+    }
+    path = Path(log_dir) / f"{uuid.uuid4().hex}.json"
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(record), encoding="utf-8")
+    tmp.replace(path)  # readers never see half a record
+
+
 @dataclass(frozen=True)
 class ProbeTask:
     """A picklable task: sleeps ``durations[task_id]`` seconds, records the call, returns.
@@ -159,16 +180,7 @@ class ProbeTask:
         start = time.perf_counter()
         time.sleep(self.durations[task_id])
         ok = task_id not in self.fail_ids
-        record = {
-            "task_id": task_id,
-            "pid": os.getpid(),
-            "thread": threading.current_thread().name,
-            "start": start,
-            "end": time.perf_counter(),
-            "ok": ok,
-        }
-        path = Path(self.log_dir) / f"{uuid.uuid4().hex}.json"
-        path.write_text(json.dumps(record), encoding="utf-8")
+        write_record(self.log_dir, task_id, start, ok)
         if not ok:
             raise ProbeFailure(f"task {task_id} failed")
         return probe_result(task_id)

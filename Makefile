@@ -63,10 +63,10 @@ test-browser: install
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:xdist tests/browser
 
 notebooks: install
-	CONCURRENCY_LAB_SCALE=1 $(PY) -m concurrency_lab.nbrun notebooks/*.ipynb solutions/*.ipynb
+	CONCURRENCY_LAB_SCALE=1 $(PY) -m concurrency_lab.dev.nbrun notebooks/*.ipynb solutions/*.ipynb
 
 exercises: install
-	$(PY) -m concurrency_lab.exercises.generate
+	$(PY) -m concurrency_lab.dev.generate
 
 benchmark: install
 	$(PY) tests/benchmark_suite.py

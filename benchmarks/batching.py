@@ -64,12 +64,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from concurrency_lab import project
-from concurrency_lab.batching import batch_files, imbalance
-from concurrency_lab.data import DATA_DIR, make_dataset
-from concurrency_lab.machine import usable_cpus
-from concurrency_lab.scale import ENV_VAR
-from concurrency_lab.timing import fmt_ratio, fmt_seconds
+from concurrency_lab.work import project
+from concurrency_lab.work.batching import batch_files, imbalance
+from concurrency_lab.work.data import DATA_DIR, make_dataset
+from concurrency_lab.work.machine import usable_cpus
+from concurrency_lab.work.scale import ENV_VAR
+from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
 TARGET_SPEEDUP = 1.8
 TARGET_VS_JOBLIB = 1.0

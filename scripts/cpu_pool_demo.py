@@ -16,9 +16,9 @@ import argparse
 import multiprocessing
 import sys
 
-from concurrency_lab.machine import usable_cpus
-from concurrency_lab.tasks import cpu_task
-from concurrency_lab.timing import Stopwatch, fmt_ratio
+from concurrency_lab.work.machine import usable_cpus
+from concurrency_lab.work.tasks import cpu_task
+from concurrency_lab.work.timing import Stopwatch, fmt_ratio
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -3,7 +3,7 @@
 Performance targets belong in a benchmark that prints measurements side by side from
 one run, not in timed unit tests that fail on a busy machine. This script prints:
 
-1. how long a *spawned* child takes to import ``concurrency_lab.tasks`` (target: ≤ 150 ms;
+1. how long a *spawned* child takes to import ``concurrency_lab.work.tasks`` (target: ≤ 150 ms;
    every process-pool start pays it), and whether matplotlib came along (it must not);
 2. how long each notebook takes to execute at test scale (target: ≤ 5 s each), next to
    the kernel start-up of an empty notebook, measured in the same run.
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import nbformat
 
-from concurrency_lab.nbrun import execute_notebook
-from concurrency_lab.nbtesting import ROOT, kernel_env
+from concurrency_lab.dev.nbrun import execute_notebook
+from concurrency_lab.dev.nbtesting import ROOT, kernel_env
 
 
 def _run(code: str) -> float:
@@ -34,17 +34,17 @@ def _run(code: str) -> float:
 
 # Every module a pool worker imports to find what it runs (lessons 04-07 and the checks).
 WORKER_MODULES = (
-    "concurrency_lab.tasks",
-    "concurrency_lab.timeline",
-    "concurrency_lab.pool_demos",
-    "concurrency_lab.speedup",
-    "concurrency_lab.data",
-    "concurrency_lab.batching",
-    "concurrency_lab.project",
-    "concurrency_lab.project_demos",
-    "concurrency_lab.aio",
-    "concurrency_lab.exercises.pool_probes",
-    "concurrency_lab.exercises.worker_call",
+    "concurrency_lab.work.tasks",
+    "concurrency_lab.work.timeline",
+    "concurrency_lab.work.pool_demos",
+    "concurrency_lab.work.speedup",
+    "concurrency_lab.work.data",
+    "concurrency_lab.work.batching",
+    "concurrency_lab.work.project",
+    "concurrency_lab.work.project_demos",
+    "concurrency_lab.work.aio",
+    "concurrency_lab.work.pool_probes",
+    "concurrency_lab.work.worker_call",
 )
 HEAVY = ("matplotlib", "numpy", "ipywidgets", "IPython", "dask", "distributed")
 

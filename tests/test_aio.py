@@ -1,4 +1,4 @@
-"""concurrency_lab.aio: the async io_task, coroutine timelines, threads vs asyncio."""
+"""concurrency_lab.work.aio: the async io_task, coroutine timelines, threads vs asyncio."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from concurrency_lab import aio
-from concurrency_lab.scale import ENV_VAR
-from concurrency_lab.tasks import io_task_with_return
-from concurrency_lab.timeline import Event, Timeline
+from concurrency_lab.work import aio, waits
+from concurrency_lab.work.scale import ENV_VAR
+from concurrency_lab.work.tasks import io_task_with_return
+from concurrency_lab.work.timeline import Event, Timeline
 
 
 @pytest.fixture(autouse=True)
@@ -81,37 +81,37 @@ def test_blocking_io_task_serialises_and_offloaded_fixes_it() -> None:
 
     blocked = asyncio.run(run(aio.blocking_io_task))
     fixed = asyncio.run(run(aio.offloaded_io_task))
-    assert aio.max_overlap(blocked.events) == 1  # the loop was blocked: one at a time
+    assert waits.max_overlap(blocked.events) == 1  # the loop was blocked: one at a time
     assert blocked.summary().concurrency < 1.3
-    assert aio.max_overlap(fixed.events) >= 2  # in threads, while the loop ran the others
+    assert waits.max_overlap(fixed.events) >= 2  # in threads, while the loop ran the others
     assert fixed.summary().concurrency > 1.5
 
 
 def test_max_overlap_counts_spans_and_events() -> None:
-    assert aio.max_overlap([]) == 0
-    assert aio.max_overlap([(0, 1), (1, 2), (2, 3)]) == 1  # touching is not overlapping
-    assert aio.max_overlap([(0, 3), (1, 2), (1.5, 4), (3.5, 5)]) == 3
+    assert waits.max_overlap([]) == 0
+    assert waits.max_overlap([(0, 1), (1, 2), (2, 3)]) == 1  # touching is not overlapping
+    assert waits.max_overlap([(0, 3), (1, 2), (1.5, 4), (3.5, 5)]) == 3
     events = [Event(i, "t", 1, "x", start, end) for i, (start, end) in enumerate([(0, 2), (1, 3)])]
-    assert aio.max_overlap(events) == 2
+    assert waits.max_overlap(events) == 2
 
 
 def test_fmt_bytes_uses_binary_units() -> None:
-    assert aio.fmt_bytes(800) == "0.8 KiB"
-    assert aio.fmt_bytes(15.5 * 2**20) == "15.5 MiB"
-    assert aio.fmt_bytes(158 * 2**20) == "158 MiB"
-    assert aio.fmt_bytes(3 * 2**30) == "3.0 GiB"
+    assert waits.fmt_bytes(800) == "0.8 KiB"
+    assert waits.fmt_bytes(15.5 * 2**20) == "15.5 MiB"
+    assert waits.fmt_bytes(158 * 2**20) == "158 MiB"
+    assert waits.fmt_bytes(3 * 2**30) == "3.0 GiB"
 
 
 def test_measure_waits_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="kind"):
-        aio.measure_waits("processes", 10)
+        waits.measure_waits("processes", 10)
     with pytest.raises(ValueError, match="at least 1"):
-        aio.measure_waits("threads", 0)
+        waits.measure_waits("threads", 0)
 
 
 def test_threads_vs_asyncio_each_in_a_child_process() -> None:
-    runs = aio.compare_threads_asyncio([200], seconds=10)  # 0.1 s waits at scale 0.01
-    assert list(runs) == list(aio.KINDS)
+    runs = waits.compare_threads_asyncio([200], seconds=10)  # 0.1 s waits at scale 0.01
+    assert list(runs) == list(waits.KINDS)
     threads, tasks = runs["threads"][0], runs["asyncio"][0]
     for m in (threads, tasks):
         assert (m.n, m.started, m.error) == (200, 200, None)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from concurrency_lab.batching import (
+from concurrency_lab.work.batching import (
     STRATEGIES,
     batch_files,
     batch_sizes,

@@ -1,4 +1,4 @@
-"""concurrency_lab.cluster: where connect() goes, a clean stop, task stream → timeline."""
+"""concurrency_lab.view.cluster: where connect() goes, a clean stop, task stream → timeline."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 
-from concurrency_lab import cluster
-from concurrency_lab.cluster import (
+from concurrency_lab.view import cluster
+from concurrency_lab.view.cluster import (
     ENV_VAR,
     cluster_timeline,
     connect,
@@ -21,7 +21,7 @@ from concurrency_lab.cluster import (
     task_events,
     worker_pids,
 )
-from concurrency_lab.tasks import cpu_task
+from concurrency_lab.work.tasks import cpu_task
 
 # Helpers that outlive a pool or cluster by design: multiprocessing's resource tracker and
 # the forkserver (one per parent process, started by the first spawn/forkserver child).

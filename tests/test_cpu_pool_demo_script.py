@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from concurrency_lab.nbtesting import ROOT, kernel_env
+from concurrency_lab.dev.nbtesting import ROOT, kernel_env
 
 SCRIPT = ROOT / "scripts" / "cpu_pool_demo.py"
 
@@ -48,7 +48,7 @@ def test_bad_arguments_exit_with_usage() -> None:
 
 
 def test_defaults_to_the_usable_cpus() -> None:
-    from concurrency_lab.machine import usable_cpus
+    from concurrency_lab.work.machine import usable_cpus
 
     done = _run("--tasks", "1")
     assert done.returncode == 0, done.stderr

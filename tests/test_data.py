@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab import data
-from concurrency_lab.data import (
+from concurrency_lab.work import data
+from concurrency_lab.work.data import (
     COLUMNS,
     DATA_DIR,
     MANIFEST_NAME,
@@ -17,7 +17,7 @@ from concurrency_lab.data import (
     missing_path,
     write_bad_files,
 )
-from concurrency_lab.scale import ENV_VAR
+from concurrency_lab.work.scale import ENV_VAR
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,7 @@ def digest(paths: list[Path]) -> str:
 
 
 def test_data_dir_is_the_repos_data_folder() -> None:
-    assert Path(data.__file__).resolve().parents[1] / "data" == DATA_DIR
+    assert Path(data.__file__).resolve().parents[2] / "data" == DATA_DIR
     assert DATA_DIR.name == "data"
 
 

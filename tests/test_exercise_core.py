@@ -9,6 +9,11 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
+from concurrency_lab.dev.answers import (
+    assert_fails,
+    assert_not_attempted,
+    assert_passes,
+)
 from concurrency_lab.exercises.core import (
     ChoiceProblem,
     FunctionProblem,
@@ -23,17 +28,8 @@ from concurrency_lab.exercises.core import (
     passed,
     solution_from_notebook,
 )
-from concurrency_lab.exercises.probes import (
-    ProbeFailure,
-    overlap_verdict,
-    processes_verdict,
-    run_with_probe,
-)
-from concurrency_lab.exercises.testing import (
-    assert_fails,
-    assert_not_attempted,
-    assert_passes,
-)
+from concurrency_lab.exercises.probing import run_with_probe
+from concurrency_lab.work.probes import ProbeFailure, overlap_verdict, processes_verdict
 
 DURATIONS = {0: 0.04, 1: 0.08, 2: 0.06, 3: 0.1}
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from concurrency_lab.exercises.generate import (
+from concurrency_lab.dev.generate import (
     SolutionMarkerError,
     main,
     make_exercise,
     strip_solution,
 )
-from concurrency_lab.nbtesting import ROOT
+from concurrency_lab.dev.nbtesting import ROOT
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 

@@ -7,14 +7,14 @@ import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
-from concurrency_lab.exercises.lesson01 import NOTEBOOK, q1, q2, q3, q4
-from concurrency_lab.exercises.testing import (
+from concurrency_lab.dev.answers import (
     assert_fails,
     assert_not_attempted,
     assert_passes,
     solution_namespace,
 )
-from concurrency_lab.tasks import nominal_duration
+from concurrency_lab.exercises.lesson01 import NOTEBOOK, q1, q2, q3, q4
+from concurrency_lab.work.tasks import nominal_duration
 
 
 # ------------------------------------------------------------------ q1: predict the loop

@@ -9,6 +9,12 @@ from typing import Any
 
 import pytest
 
+from concurrency_lab.dev.answers import (
+    assert_fails,
+    assert_not_attempted,
+    assert_passes,
+    solution_namespace,
+)
 from concurrency_lab.exercises.lesson02 import (
     NOTEBOOK,
     Q3_RULE_TABLES,
@@ -20,13 +26,7 @@ from concurrency_lab.exercises.lesson02 import (
     q3,
     smallest_within,
 )
-from concurrency_lab.exercises.testing import (
-    assert_fails,
-    assert_not_attempted,
-    assert_passes,
-    solution_namespace,
-)
-from concurrency_lab.timeline import Event
+from concurrency_lab.work.timeline import Event
 
 
 def _stub(*args: Any) -> None:

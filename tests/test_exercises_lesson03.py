@@ -7,13 +7,13 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
-from concurrency_lab.exercises.lesson03 import NOTEBOOK, q1, q2, q3
-from concurrency_lab.exercises.testing import (
+from concurrency_lab.dev.answers import (
     assert_fails,
     assert_not_attempted,
     assert_passes,
     solution_namespace,
 )
+from concurrency_lab.exercises.lesson03 import NOTEBOOK, q1, q2, q3
 
 # What the exercise's set-up cell imports, for running the model answers.
 SETUP: dict[str, Any] = {

@@ -21,15 +21,15 @@ from typing import Any
 import nbformat
 import pytest
 
-from concurrency_lab.exercises.generate import make_exercise, writes_a_file
-from concurrency_lab.exercises.lesson04 import NOTEBOOK, count_primes_reference, q1, q2, q3
-from concurrency_lab.exercises.testing import (
+from concurrency_lab.dev.answers import (
     assert_fails,
     assert_not_attempted,
     assert_passes,
     module_writer,
     solution_namespace,
 )
+from concurrency_lab.dev.generate import make_exercise, writes_a_file
+from concurrency_lab.exercises.lesson04 import NOTEBOOK, count_primes_reference, q1, q2, q3
 from concurrency_lab.exercises.worker_modules import (
     import_time_code,
     write_solution_module,
@@ -343,7 +343,7 @@ def test_generate_never_tags_a_writefile_cell() -> None:
 
 
 def test_the_exercise_writes_a_stub_module() -> None:
-    from concurrency_lab.nbtesting import ROOT
+    from concurrency_lab.dev.nbtesting import ROOT
 
     exercise = nbformat.read(ROOT / "exercises" / f"{NOTEBOOK}.ipynb", as_version=4)
     cells = [c for c in exercise.cells if c.cell_type == "code" and writes_a_file(c.source)]

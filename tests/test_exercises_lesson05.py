@@ -21,7 +21,14 @@ from typing import Any
 import nbformat
 import pytest
 
-from concurrency_lab.exercises.generate import writes_a_file
+from concurrency_lab.dev.answers import (
+    assert_fails,
+    assert_not_attempted,
+    assert_passes,
+    module_writer,
+    solution_namespace,
+)
+from concurrency_lab.dev.generate import writes_a_file
 from concurrency_lab.exercises.lesson05 import (
     NOTEBOOK,
     Q3_CASES,
@@ -32,13 +39,6 @@ from concurrency_lab.exercises.lesson05 import (
     q2,
     q3,
     read_records,
-)
-from concurrency_lab.exercises.testing import (
-    assert_fails,
-    assert_not_attempted,
-    assert_passes,
-    module_writer,
-    solution_namespace,
 )
 from concurrency_lab.exercises.worker_modules import (
     import_time_code,
@@ -155,7 +155,7 @@ def test_q1_model_and_alternatives_pass() -> None:
     assert_passes(q1, model)
     assert_passes(q1, round_robin_loop)
     assert_passes(q1, contiguous_spread)
-    from concurrency_lab.batching import batch_files
+    from concurrency_lab.work.batching import batch_files
 
     assert_passes(q1, batch_files)
 
@@ -200,14 +200,14 @@ def _main(module: str, name: str = "main") -> Any:
 HEADER = """
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-from concurrency_lab.batching import batch_files
-from concurrency_lab.project import Result, combine, run
+from concurrency_lab.work.batching import batch_files
+from concurrency_lab.work.project import Result, combine, run
 """
 
 POOL_STARMAP = """
 import multiprocessing
 
-from concurrency_lab.project import combine, run
+from concurrency_lab.work.project import combine, run
 
 
 def batch_files(file_paths, n_batches):
@@ -469,7 +469,7 @@ def test_q3_model_and_alternatives_pass() -> None:
     verdict = assert_passes(q3, model)
     assert "round-robin on the same files" in verdict.plain()
     assert_passes(q3, lpt_heap)
-    from concurrency_lab.batching import batch_files
+    from concurrency_lab.work.batching import batch_files
 
     assert_passes(q3, lambda paths, n, size: batch_files(paths, n, "balanced", size=size))
     assert_not_attempted(q3, _stub)
@@ -489,7 +489,7 @@ def test_q3_wrong_answers_are_named(answer: Callable[..., Any], fragments: tuple
 
 
 def test_q3_cases_separate_lpt_from_counting() -> None:
-    from concurrency_lab.batching import batch_files
+    from concurrency_lab.work.batching import batch_files
 
     for strategy in ("round_robin", "contiguous"):
         worst = max(
@@ -503,7 +503,7 @@ def test_q3_cases_separate_lpt_from_counting() -> None:
 
 # ------------------------------------------------------------------ the notebooks
 def test_the_exercise_writes_a_stub_module() -> None:
-    from concurrency_lab.nbtesting import ROOT
+    from concurrency_lab.dev.nbtesting import ROOT
 
     exercise = nbformat.read(ROOT / "exercises" / f"{NOTEBOOK}.ipynb", as_version=4)
     cells = [c for c in exercise.cells if c.cell_type == "code" and writes_a_file(c.source)]

@@ -16,6 +16,12 @@ from typing import Any
 
 import pytest
 
+from concurrency_lab.dev.answers import (
+    assert_fails,
+    assert_not_attempted,
+    assert_passes,
+    solution_namespace,
+)
 from concurrency_lab.exercises.async_probes import (
     AsyncProbe,
     AsyncStudentTimeout,
@@ -29,13 +35,7 @@ from concurrency_lab.exercises.async_probes import (
 )
 from concurrency_lab.exercises.core import NotAttempted, StudentError
 from concurrency_lab.exercises.lesson06 import NOTEBOOK, q1, q2, q3
-from concurrency_lab.exercises.testing import (
-    assert_fails,
-    assert_not_attempted,
-    assert_passes,
-    solution_namespace,
-)
-from concurrency_lab.timeline import Event
+from concurrency_lab.work.timeline import Event
 
 # What the exercise's set-up cell imports, for running the model answers.
 SETUP: dict[str, Any] = {"asyncio": asyncio}

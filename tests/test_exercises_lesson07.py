@@ -1,7 +1,7 @@
 """Lesson 07 checks: the model answers pass, realistic wrong answers fail *specifically*.
 
 q1 needs a Dask cluster: one LocalCluster serves the whole module (the check reuses the
-client :func:`concurrency_lab.cluster.connect` made, as it does in the exercise notebook).
+client :func:`concurrency_lab.view.cluster.connect` made, as it does in the exercise notebook).
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ from typing import Any
 
 import pytest
 
-from concurrency_lab import project
-from concurrency_lab.cluster import connect, current_client
+from concurrency_lab.dev.answers import (
+    assert_fails,
+    assert_not_attempted,
+    assert_passes,
+    solution_namespace,
+)
 from concurrency_lab.exercises.lesson07 import (
     NOTEBOOK,
     Q2_CASES,
@@ -22,12 +26,8 @@ from concurrency_lab.exercises.lesson07 import (
     q2,
     q3,
 )
-from concurrency_lab.exercises.testing import (
-    assert_fails,
-    assert_not_attempted,
-    assert_passes,
-    solution_namespace,
-)
+from concurrency_lab.view.cluster import connect, current_client
+from concurrency_lab.work import project
 
 SETUP: dict[str, Any] = {"project": project, "math": math}
 

@@ -14,19 +14,19 @@ import types
 
 import pytest
 
-from concurrency_lab import explorer
-from concurrency_lab.explorer import RUNNERS, Explorer, ExplorerError, explore, run_workload
-from concurrency_lab.scale import ENV_VAR, scaled_seconds
-from concurrency_lab.tasks import nominal_duration, result_of
+from concurrency_lab.view import explorer
+from concurrency_lab.view.explorer import RUNNERS, Explorer, ExplorerError, explore, run_workload
+from concurrency_lab.work.scale import ENV_VAR, scaled_seconds
+from concurrency_lab.work.tasks import nominal_duration, result_of
 
 SCALE = 0.01  # the smallest the explorer allows: five IO tasks sleep 80 ms in a row
 
 
 @pytest.fixture(autouse=True)
 def _aio_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use concurrency_lab.aio if it exists; else a stand-in with its contract."""
+    """Use concurrency_lab.work.aio if it exists; else a stand-in with its contract."""
     try:
-        import concurrency_lab.aio  # noqa: F401
+        import concurrency_lab.work.aio  # noqa: F401
     except ImportError:
 
         async def io_task(task_id, *, seconds=None, verbose=True):
@@ -34,9 +34,9 @@ def _aio_module(monkeypatch: pytest.MonkeyPatch) -> None:
             await asyncio.sleep(scaled_seconds(nominal))
             return result_of(task_id)
 
-        stand_in = types.ModuleType("concurrency_lab.aio")
+        stand_in = types.ModuleType("concurrency_lab.work.aio")
         stand_in.io_task = io_task  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "concurrency_lab.aio", stand_in)
+        monkeypatch.setitem(sys.modules, "concurrency_lab.work.aio", stand_in)
 
 
 def test_repr_is_the_settings_it_was_created_with() -> None:
@@ -132,10 +132,10 @@ def test_a_failed_run_shows_a_message_not_a_traceback(monkeypatch: pytest.Monkey
 
 
 def test_missing_asyncio_module_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "concurrency_lab.aio", None)  # import fails
+    monkeypatch.setitem(sys.modules, "concurrency_lab.work.aio", None)  # import fails
     ex = explore(tasks=2, runner="asyncio", scale=SCALE)
     ex.run()
-    assert ex.error is not None and "concurrency_lab.aio" in ex.error
+    assert ex.error is not None and "concurrency_lab.work.aio" in ex.error
     assert "Could not run asyncio" in ex.report.value
 
 

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from concurrency_lab.flaky import flaky_task, will_fail
+from concurrency_lab.work.flaky import flaky_task, will_fail
 
 
 @pytest.fixture(autouse=True)

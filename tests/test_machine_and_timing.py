@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab.machine import cgroup_cpu_quota, machine_report, usable_cpus
-from concurrency_lab.timing import Stopwatch, fmt_ratio, fmt_seconds
+from concurrency_lab.work.machine import cgroup_cpu_quota, machine_report, usable_cpus
+from concurrency_lab.work.timing import Stopwatch, fmt_ratio, fmt_seconds
 
 
 def test_cgroup_v2_quota(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_no_cgroup_files(tmp_path: Path) -> None:
 def test_usable_cpus_takes_the_smallest_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    monkeypatch.setattr("concurrency_lab.machine.cgroup_cpu_quota", lambda: 2.5)
+    monkeypatch.setattr("concurrency_lab.work.machine.cgroup_cpu_quota", lambda: 2.5)
     assert usable_cpus() == 2
 
 

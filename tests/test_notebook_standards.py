@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from concurrency_lab.nbtesting import ROOT
+from concurrency_lab.dev.nbtesting import ROOT
 
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 STORED = LESSONS + sorted((ROOT / "solutions").glob("*.ipynb"))

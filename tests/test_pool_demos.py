@@ -1,4 +1,4 @@
-"""The worker functions lesson 04 sends to process pools (concurrency_lab.pool_demos)."""
+"""The worker functions lesson 04 sends to process pools (concurrency_lab.work.pool_demos)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from concurrency_lab import pool_demos
-from concurrency_lab.pool_demos import (
+from concurrency_lab.work import pool_demos
+from concurrency_lab.work.pool_demos import (
     cpu_seconds,
     fragile_task,
     kill_worker,
@@ -30,10 +30,10 @@ from concurrency_lab.pool_demos import (
 )
 
 WORKER_MODULES = (
-    "concurrency_lab.pool_demos",
-    "concurrency_lab.tasks",
-    "concurrency_lab.timeline",
-    "concurrency_lab.speedup",
+    "concurrency_lab.work.pool_demos",
+    "concurrency_lab.work.tasks",
+    "concurrency_lab.work.timeline",
+    "concurrency_lab.work.speedup",
 )
 HEAVY = ("matplotlib", "numpy", "ipywidgets", "IPython", "pandas")
 
@@ -156,7 +156,7 @@ def test_quiet_silences_a_spawned_workers_stderr() -> None:
         "import multiprocessing as mp\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
         "from concurrent.futures.process import BrokenProcessPool\n"
-        "from concurrency_lab.pool_demos import quiet\n"
+        "from concurrency_lab.work.pool_demos import quiet\n"
         "def square(x):\n    return x * x\n"
         "if __name__ == '__main__':\n"
         "    ctx = mp.get_context('spawn')\n"
@@ -176,5 +176,5 @@ def test_cpu_seconds_counts_the_cpu_time_of_the_task_not_the_wait(monkeypatch) -
     monkeypatch.setenv("CONCURRENCY_LAB_SCALE", "0.05")
     busy = cpu_seconds(0)
     assert busy > 0
-    monkeypatch.setattr("concurrency_lab.pool_demos.cpu_task", lambda _: time.sleep(0.05))
+    monkeypatch.setattr("concurrency_lab.work.pool_demos.cpu_task", lambda _: time.sleep(0.05))
     assert cpu_seconds(0) < 0.01  # sleeping uses no CPU

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from concurrency_lab.batching import STRATEGIES
-from concurrency_lab.data import COLUMNS, make_dataset, missing_path, write_bad_files
-from concurrency_lab.project import (
+from concurrency_lab.work.batching import STRATEGIES
+from concurrency_lab.work.data import COLUMNS, make_dataset, missing_path, write_bad_files
+from concurrency_lab.work.project import (
     FileError,
     Partial,
     Result,
@@ -24,8 +24,8 @@ from concurrency_lab.project import (
     run,
     run_sequential,
 )
-from concurrency_lab.scale import ENV_VAR
-from concurrency_lab.timeline import Timeline
+from concurrency_lab.work.scale import ENV_VAR
+from concurrency_lab.work.timeline import Timeline
 
 # fork is the quickest start method where it exists; one test below uses spawn
 FAST = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
@@ -213,7 +213,7 @@ def test_main_equals_sequential_and_records_batches(
 
 
 def test_main_under_spawn(good: list[Path], bad: dict[Path, str]) -> None:
-    # spawn: the children import concurrency_lab.project afresh (macOS, Windows)
+    # spawn: the children import concurrency_lab.work.project afresh (macOS, Windows)
     paths = [*good, *bad]
     result = main(paths, 2, "balanced", mp_context="spawn")
     assert result == run_sequential(paths)

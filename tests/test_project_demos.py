@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab.batching import batch_files
-from concurrency_lab.data import make_dataset, missing_path, write_bad_files
-from concurrency_lab.plotting import Picture, plot_file_sizes
-from concurrency_lab.project import run_sequential
-from concurrency_lab.project_demos import Measured, read_only, run_batches, run_per_file, warm_up
-from concurrency_lab.scale import ENV_VAR
+from concurrency_lab.view.plotting import Picture, plot_file_sizes
+from concurrency_lab.work.batching import batch_files
+from concurrency_lab.work.data import make_dataset, missing_path, write_bad_files
+from concurrency_lab.work.project import run_sequential
+from concurrency_lab.work.project_demos import (
+    Measured,
+    read_only,
+    run_batches,
+    run_per_file,
+    warm_up,
+)
+from concurrency_lab.work.scale import ENV_VAR
 
 
 @pytest.fixture(autouse=True)

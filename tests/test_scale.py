@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from concurrency_lab.scale import (
+from concurrency_lab.work.scale import (
     ENV_VAR,
     ScaleError,
     get_scale,

@@ -1,4 +1,4 @@
-"""Speed-up, efficiency and Amdahl's law (concurrency_lab.speedup) and plot_speedup."""
+"""Speed-up, efficiency and Amdahl's law (concurrency_lab.work.speedup) and plot_speedup."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from concurrency_lab.speedup import (
+from concurrency_lab.work.speedup import (
     amdahl_speedup,
     efficiencies,
     efficiency,
@@ -83,7 +83,7 @@ def test_fit_is_clipped_to_0_and_1() -> None:
 
 
 def test_plot_speedup_text_is_deterministic_and_png_renders() -> None:
-    from concurrency_lab.plotting import Picture, plot_speedup
+    from concurrency_lab.view.plotting import Picture, plot_speedup
 
     pic = plot_speedup([1, 2, 3, 4], [4.0, 2.1, 2.05, 2.0], cores=2, title="24 tasks")
     assert isinstance(pic, Picture)
@@ -98,7 +98,7 @@ def test_plot_speedup_text_is_deterministic_and_png_renders() -> None:
 
 
 def test_plot_speedup_takes_speedups_and_refuses_bad_input() -> None:
-    from concurrency_lab.plotting import plot_speedup
+    from concurrency_lab.view.plotting import plot_speedup
 
     assert plot_speedup([1, 2], speedups=[1.0, 1.9], title="t").text == "t: best speed-up 1.90×"
     assert plot_speedup([1], speedups=[1.0], title="one").text == "one: best speed-up 1.00×"
@@ -116,7 +116,7 @@ def test_plot_speedup_takes_speedups_and_refuses_bad_input() -> None:
 
 
 def test_plot_turns_text_counts_lanes_not_slices() -> None:
-    from concurrency_lab.plotting import plot_turns
+    from concurrency_lab.view.plotting import plot_turns
 
     turns = {"thread-0": [(0.0, 0.005), (0.010, 0.015)], "thread-1": [(0.005, 0.010)]}
     pic = plot_turns(turns, title="taking turns", window=0.012)

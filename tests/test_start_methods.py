@@ -1,7 +1,7 @@
 """Every notebook runs to the end under every multiprocessing start method.
 
 nbval compares the lessons' and solutions' outputs under ``fork`` (see
-``concurrency_lab.nbtesting``). Here each of them is executed again under ``spawn``
+``concurrency_lab.dev.nbtesting``). Here each of them is executed again under ``spawn``
 (macOS, Windows) and ``forkserver`` (Linux from Python 3.14), and each exercise notebook
 under all three, with a per-cell timeout: a pool that hangs because a function defined
 in a cell cannot be pickled fails the test instead of blocking it.
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from concurrency_lab.nbrun import execute_notebook
-from concurrency_lab.nbtesting import ROOT, START_METHODS, kernel_env, one_run_at_a_time
+from concurrency_lab.dev.nbrun import execute_notebook
+from concurrency_lab.dev.nbtesting import ROOT, START_METHODS, kernel_env, one_run_at_a_time
 
 CELL_TIMEOUT = 60
 RUNS = [

@@ -11,9 +11,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from concurrency_lab import tasks
-from concurrency_lab.scale import ENV_VAR
-from concurrency_lab.tasks import (
+from concurrency_lab.work import tasks
+from concurrency_lab.work.scale import ENV_VAR
+from concurrency_lab.work.tasks import (
     cpu_task,
     io_task,
     io_task_with_return,
@@ -31,7 +31,8 @@ def test_durations_are_seeded_by_task_id() -> None:
 
 def test_durations_are_the_same_in_another_process() -> None:
     code = (
-        "from concurrency_lab.tasks import nominal_duration as d; print([d(i) for i in range(20)])"
+        "from concurrency_lab.work.tasks import nominal_duration as d; "
+        "print([d(i) for i in range(20)])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str([nominal_duration(i) for i in range(20)])
@@ -102,8 +103,8 @@ def test_every_task_runs_in_a_pool_under(method: str, monkeypatch: pytest.Monkey
 
 def test_importing_tasks_imports_nothing_heavy() -> None:
     code = (
-        "import sys, concurrency_lab.tasks, concurrency_lab.timeline, "
-        "concurrency_lab.exercises.probes\n"
+        "import sys, concurrency_lab.work.tasks, concurrency_lab.work.timeline, "
+        "concurrency_lab.work.probes\n"
         "heavy = [m for m in ('matplotlib', 'ipywidgets', 'IPython', 'numpy', 'tqdm') "
         "if m in sys.modules]\n"
         "print(heavy)"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab.plotting import Picture, plot_timeline, plot_walltimes
-from concurrency_lab.scale import ENV_VAR
-from concurrency_lab.tasks import cpu_task, io_task, io_task_with_return
-from concurrency_lab.timeline import Event, Summary, Timeline, Traced, traced
+from concurrency_lab.view.plotting import Picture, plot_timeline, plot_walltimes
+from concurrency_lab.work.scale import ENV_VAR
+from concurrency_lab.work.tasks import cpu_task, io_task, io_task_with_return
+from concurrency_lab.work.timeline import Event, Summary, Timeline, Traced, traced
 
 
 @pytest.fixture(autouse=True)

@@ -44,14 +44,14 @@ from concurrency_lab.exercises.core import (
     call_student,
     failed,
 )
-from concurrency_lab.exercises.probes import (
+from concurrency_lab.work.probes import (
     ProbeFailure,
     RecordedCalls,
     overlap_verdict,
     probe_result,
 )
-from concurrency_lab.timeline import Event
-from concurrency_lab.timing import fmt_seconds
+from concurrency_lab.work.timeline import Event
+from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
     "AsyncOutcome",

@@ -24,8 +24,8 @@ from concurrency_lab.exercises.core import (
     failed,
     passed,
 )
-from concurrency_lab.tasks import nominal_duration
-from concurrency_lab.timing import fmt_seconds
+from concurrency_lab.work.tasks import nominal_duration
+from concurrency_lab.work.timing import fmt_seconds
 
 NOTEBOOK = "01_sequential_io"
 Q1_IDS = [3, 4, 5, 6]

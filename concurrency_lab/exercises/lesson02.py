@@ -10,7 +10,7 @@
   ``choose_threads(walls)`` picks the smallest count within 20 % of the best time.
 
 The checks hand the student's function instrumented tasks with fixed durations
-(:mod:`concurrency_lab.exercises.probes`) and judge from what really ran, when and in
+(:mod:`concurrency_lab.work.probes`) and judge from what really ran, when and in
 which thread — not from the student's word. Every verdict is decided by a margin that a
 busy machine cannot close: a sequential run has a concurrency of about 1.0 where the
 concurrent one reaches about 3; an unlocked counter whose reads and writes take a millisecond loses
@@ -37,14 +37,11 @@ from concurrency_lab.exercises.core import (
     not_attempted,
     passed,
 )
-from concurrency_lab.exercises.probes import (
-    ProbeTask,
-    overlap_verdict,
-    run_with_probe,
-)
-from concurrency_lab.tasks import nominal_duration
-from concurrency_lab.timeline import Event
-from concurrency_lab.timing import fmt_ratio, fmt_seconds
+from concurrency_lab.exercises.probing import run_with_probe
+from concurrency_lab.work.probes import ProbeTask, overlap_verdict
+from concurrency_lab.work.tasks import nominal_duration
+from concurrency_lab.work.timeline import Event
+from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
 NOTEBOOK = "02_threads"
 

@@ -12,7 +12,7 @@
   slow tasks have finished.
 
 The checks hand the student's function instrumented tasks with fixed durations
-(:mod:`concurrency_lab.exercises.probes`) and judge from what really ran and when. Every
+(:mod:`concurrency_lab.work.probes`) and judge from what really ran and when. Every
 verdict is decided by a wide margin: the tasks are ordered so that input order and
 finishing order differ in every position but one, a sequential run has a concurrency of
 about 1.0 where the concurrent one reaches about 3, and in q3 the fast tasks are done
@@ -35,15 +35,9 @@ from concurrency_lab.exercises.core import (
     failed,
     passed,
 )
-from concurrency_lab.exercises.probes import (
-    Probe,
-    ProbeFailure,
-    ProbeOutcome,
-    probe_result,
-    results_verdict,
-    run_with_probe,
-)
-from concurrency_lab.timing import fmt_seconds
+from concurrency_lab.exercises.probing import ProbeOutcome, results_verdict, run_with_probe
+from concurrency_lab.work.probes import Probe, ProbeFailure, probe_result
+from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
     "NOTEBOOK",

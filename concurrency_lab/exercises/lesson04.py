@@ -4,7 +4,7 @@
 
 * q1 — ``parallel_map(task, items)``: compute ``task(item)`` for every item in a process
   pool; return the results in the order of ``items``. The check hands it a picklable
-  CPU-bound task (:class:`~concurrency_lab.exercises.pool_probes.CpuProbeTask`), so it works
+  CPU-bound task (:class:`~concurrency_lab.work.pool_probes.CpuProbeTask`), so it works
   under fork, spawn and forkserver, and judges from the task's own records: more than one
   worker process (not the caller, not threads), every item once, results in input order.
   The first item is *held* until another task has finished, so whenever two workers really
@@ -48,15 +48,11 @@ from concurrency_lab.exercises.core import (
     first_difference,
     passed,
 )
-from concurrency_lab.exercises.pool_probes import CpuProbe, tiny_task
-from concurrency_lab.exercises.probes import (
-    order_verdict,
-    probe_result,
-    processes_verdict,
-    run_with_probe,
-)
+from concurrency_lab.exercises.probing import order_verdict, run_with_probe
 from concurrency_lab.exercises.worker_modules import SpawnRun, spawn_trial
-from concurrency_lab.timing import fmt_ratio, fmt_seconds
+from concurrency_lab.work.pool_probes import CpuProbe, tiny_task
+from concurrency_lab.work.probes import probe_result, processes_verdict
+from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
 __all__ = [
     "NOTEBOOK",

@@ -11,10 +11,10 @@
   changed input list, a missing or wrong exception.
 * q2 — ``main(file_paths, n_processes)``, written into ``project_worker.py`` with
   ``%%writefile`` (:mod:`concurrency_lab.exercises.worker_modules` re-imports it from its
-  file): batch the files, run each batch with :func:`concurrency_lab.project.run` in a
+  file): batch the files, run each batch with :func:`concurrency_lab.work.project.run` in a
   process pool, combine. The check hands it a small seeded dataset with three broken
   files and a missing one, and compares the result with
-  :func:`concurrency_lab.project.run_sequential`: nothing lost, every bad file named. The
+  :func:`concurrency_lab.work.project.run_sequential`: nothing lost, every bad file named. The
   paths it hands over are :class:`TracedPath` objects: every time a worker opens one,
   the path records which process and thread asked, and the first one a worker process
   opens *waits* (up to :data:`Q2_HOLD_LIMIT`) until a second worker process has opened
@@ -307,7 +307,7 @@ q1 = FunctionProblem(
     ],
     solution_code=(NOTEBOOK, "q1"),
     solution_note="Contiguous slices work too, if the remainder is spread: the first "
-    "len(files) % n batches get one file more (`concurrency_lab.batching.batch_files(files, "
+    "len(files) % n batches get one file more (`concurrency_lab.work.batching.batch_files(files, "
     'n, "contiguous")`).',
 )
 
@@ -333,7 +333,7 @@ def check_dataset() -> list[str]:
     """
     with _dataset_lock:
         if not _dataset:
-            from concurrency_lab.data import make_dataset, missing_path, write_bad_files
+            from concurrency_lab.work.data import make_dataset, missing_path, write_bad_files
 
             folder = Path(tempfile.mkdtemp(prefix="concurrency_lab_ex05_"))
             atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -486,7 +486,7 @@ def _result_problem(got: Any, expected: Any, n_paths: int) -> Verdict | None:
 
 
 def _q2_trial(main: Callable[..., Any]) -> Verdict:
-    from concurrency_lab.project import Partial, Result, run_sequential
+    from concurrency_lab.work.project import Partial, Result, run_sequential
 
     problem = _module_problem(main)
     if problem:
@@ -565,7 +565,7 @@ def _q2_trial(main: Callable[..., Any]) -> Verdict:
 
 
 def _fmt(seconds: float) -> str:
-    from concurrency_lab.timing import fmt_seconds
+    from concurrency_lab.work.timing import fmt_seconds
 
     return fmt_seconds(seconds)
 
@@ -581,7 +581,7 @@ q2 = FunctionProblem(
         "`partials = list(pool.map(run, batches, range(len(batches))))` calls "
         "run(batches[0], 0), run(batches[1], 1), … in the workers — map takes one iterable "
         "per argument — and keeps the results in order. run and combine are imported at the "
-        "top of the file, from concurrency_lab.project.",
+        "top of the file, from concurrency_lab.work.project.",
     ],
     solution_code=(NOTEBOOK, "q2"),
     solution_note="main itself runs in the notebook's process; only run (a function of the "
@@ -696,6 +696,6 @@ q3 = FunctionProblem(
         "min(n_batches, len(file_paths)) batches, as in Q1.",
     ],
     solution_code=(NOTEBOOK, "q3"),
-    solution_note='`concurrency_lab.batching.batch_files(files, n, "balanced")` is the same '
+    solution_note='`concurrency_lab.work.batching.batch_files(files, n, "balanced")` is the same '
     "rule, with a heap instead of min() — it matters only for many batches.",
 )

@@ -56,8 +56,9 @@ from concurrency_lab.exercises.core import (
     first_difference,
     passed,
 )
-from concurrency_lab.exercises.probes import probe_result, results_verdict
-from concurrency_lab.timing import fmt_seconds
+from concurrency_lab.exercises.probing import results_verdict
+from concurrency_lab.work.probes import probe_result
+from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
     "NOTEBOOK",

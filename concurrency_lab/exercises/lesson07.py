@@ -12,7 +12,7 @@
 * q3 — a choice: why a run on a remote cluster reports every file as "file not found".
 
 q1's check needs a cluster: it uses the one the exercise notebook started with
-``concurrency_lab.cluster.connect()`` (or any Dask client already open) and starts one
+``concurrency_lab.view.cluster.connect()`` (or any Dask client already open) and starts one
 only if there is none, then keeps it for the next checks. Each check writes a fresh small
 dataset into a temporary folder: new paths mean new task keys, so Dask cannot answer from
 results it still holds from an earlier check.
@@ -35,7 +35,7 @@ from concurrency_lab.exercises.core import (
     failed,
     passed,
 )
-from concurrency_lab.timing import fmt_seconds
+from concurrency_lab.work.timing import fmt_seconds
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -51,7 +51,7 @@ a busy machine starting a cluster may need several)."""
 # ---------------------------------------------------------------------------- q1
 def _check_client() -> Client:
     """The client to run q1 with: the notebook's, any open Dask client, or a new cluster."""
-    from concurrency_lab.cluster import connect, current_client
+    from concurrency_lab.view.cluster import connect, current_client
 
     client = current_client()
     if client is not None:
@@ -87,7 +87,7 @@ def _computed_tasks(records: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _q1_data(folder: str) -> list[Any]:
-    from concurrency_lab.data import make_dataset, write_bad_files
+    from concurrency_lab.work.data import make_dataset, write_bad_files
 
     paths = make_dataset(folder, n_files=9, rows=40, seed=7)
     return paths + sorted(write_bad_files(folder))
@@ -96,8 +96,8 @@ def _q1_data(folder: str) -> list[Any]:
 def _q1_trial(total_on_cluster: Callable[..., Any]) -> Verdict:
     from distributed import get_task_stream
 
-    from concurrency_lab.batching import batch_files
-    from concurrency_lab.project import Partial, Result, run_sequential
+    from concurrency_lab.work.batching import batch_files
+    from concurrency_lab.work.project import Partial, Result, run_sequential
 
     client = _check_client()
     folder = tempfile.mkdtemp(prefix="concurrency-lab-q1-")

@@ -18,7 +18,7 @@ exercise the student writes that module from the notebook::
 In the generated exercise the function body is the stub (``raise NotImplementedError()``):
 the file is written, the import works, and the check reports "not attempted" when that
 error comes back from the worker (:func:`spawn_trial` runs the function through
-:func:`~concurrency_lab.exercises.core.call_student`). :mod:`~concurrency_lab.exercises.generate`
+:func:`~concurrency_lab.exercises.core.call_student`). :mod:`~concurrency_lab.dev.generate`
 never tags a ``%%writefile`` cell ``raises-exception``: writing a file does not run it.
 
 :func:`spawn_trial` is the whole check up to the results; a lesson's trial then judges
@@ -66,7 +66,7 @@ from concurrency_lab.exercises.core import (
     failed,
     solution_from_notebook,
 )
-from concurrency_lab.exercises.worker_call import call_in_worker
+from concurrency_lab.work.worker_call import call_in_worker
 
 __all__ = [
     "MissingFunction",

@@ -11,7 +11,7 @@
   speed-ups best.
 
 Pure Python, no imports beyond the standard library: cheap to import anywhere, and the
-plots in :mod:`concurrency_lab.plotting` use it.
+plots in :mod:`concurrency_lab.view.plotting` use it.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def fit_serial_fraction(workers: Sequence[float], speedup_values: Sequence[float
     must have more than one worker.
 
     Fit only the worker counts up to the number of cores: beyond that, workers wait for
-    a core, which is not what Amdahl's law describes (:func:`~concurrency_lab.plotting.
+    a core, which is not what Amdahl's law describes (:func:`~concurrency_lab.view.plotting.
     plot_speedup` does this for you when you tell it ``cores``).
 
     >>> round(fit_serial_fraction([1, 2, 4], [1.0, amdahl_speedup(2, 0.1),

@@ -1,6 +1,6 @@
 """Generate ``exercises/`` from ``solutions/``: the solutions notebooks are the source.
 
-``make exercises`` runs ``python -m concurrency_lab.exercises.generate``. For every
+``make exercises`` runs ``python -m concurrency_lab.dev.generate``. For every
 ``solutions/NN_topic.ipynb`` it writes ``exercises/NN_topic.ipynb`` where, following
 nbgrader's convention,
 

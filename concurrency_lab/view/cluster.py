@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from concurrency_lab.timeline import Event, Timeline
+from concurrency_lab.work.timeline import Event, Timeline
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -173,7 +173,7 @@ def task_events(
     clock_offset: float | None = None,
     delays: Mapping[str, float] | None = None,
 ) -> list[Event]:
-    """Turn Dask task-stream records into :class:`~concurrency_lab.timeline.Event` s.
+    """Turn Dask task-stream records into :class:`~concurrency_lab.work.timeline.Event` s.
 
     Each record's ``compute`` interval becomes one event: its label is the task's
     function name (``run``, ``combine``), its task id a running number per label in
@@ -229,7 +229,7 @@ def cluster_timeline(client: Client, title: str = "") -> Iterator[Timeline]:
 
         with cluster_timeline(client, "the project on 2 Dask workers") as tl:
             result = client.submit(combine, client.map(run, batches, ids)).result()
-        tl.plot()
+        plot_timeline(tl)
 
     The same picture as the process-pool timelines of lessons 04-05, drawn from Dask's
     task stream (the data behind the dashboard's "Task Stream" chart). The timeline's

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 
-from concurrency_lab.scale import scaled_count, scaled_seconds
+from concurrency_lab.work.scale import scaled_count, scaled_seconds
 
 __all__ = [
     "CPU_TASK_N",
@@ -90,7 +90,7 @@ def wait_for_response(
     """The waiting half of every simulated call: announce it, then sleep nominal × scale.
 
     ``seconds`` overrides the seeded nominal duration. Shared by :func:`io_task_with_return`
-    and :func:`concurrency_lab.flaky.flaky_task`, which differ only in how they end.
+    and :func:`concurrency_lab.work.flaky.flaky_task`, which differ only in how they end.
     """
     nominal = nominal_duration(task_id) if seconds is None else seconds
     if verbose:

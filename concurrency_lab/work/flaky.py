@@ -2,7 +2,7 @@
 
 Lesson 03 needs tasks that raise, to show where an exception goes when it happens in a
 worker thread (into the task's ``Future``) and how to collect results and failures
-without losing either. Like :mod:`concurrency_lab.tasks`, the failures are
+without losing either. Like :mod:`concurrency_lab.work.tasks`, the failures are
 deterministic: the same ids fail in every run, on every machine and at every scale, so
 a notebook can print which ids failed and compare that output in a test.
 
@@ -13,7 +13,7 @@ This module imports only the standard library, so process pools can use it too.
 
 from __future__ import annotations
 
-from concurrency_lab.tasks import result_of, say, wait_for_response
+from concurrency_lab.work.tasks import result_of, say, wait_for_response
 
 __all__ = ["FAIL_EVERY", "flaky_task", "will_fail"]
 
@@ -37,7 +37,7 @@ def will_fail(task_id: object) -> bool:
 def flaky_task(task_id: object, *, seconds: float | None = None, verbose: bool = False) -> str:
     """Simulate a database call that fails for every third id; return ``'result of task N'``.
 
-    Waits like :func:`concurrency_lab.tasks.io_task_with_return` (the seeded nominal 1-3
+    Waits like :func:`concurrency_lab.work.tasks.io_task_with_return` (the seeded nominal 1-3
     seconds, or ``seconds``, times the scale), then raises ``ConnectionError`` if
     :func:`will_fail` says so. Quiet by default (``verbose=True`` announces start and
     end): in this lesson results and errors are printed by the main thread.

@@ -1,4 +1,4 @@
-"""Record what ran when — in threads and in child processes — and draw it.
+"""Record what ran when — in threads and in child processes.
 
 A timeline is a list of :class:`Event` s: which task, which worker (process id and thread
 name), when it started and when it ended. Two ways to record them:
@@ -14,8 +14,8 @@ Times come from ``time.perf_counter()``, a system-wide monotonic clock on Linux,
 and Windows, so events from different processes line up on one axis. Recording costs a
 couple of microseconds per task: nothing next to a task that runs for milliseconds.
 
-This module imports only the standard library (children import it); drawing lives in
-:mod:`concurrency_lab.plotting` and is imported only when you call :meth:`Timeline.plot`.
+This module imports only the standard library (children import it). Drawing lives one room
+up, in :func:`concurrency_lab.view.plotting.plot_timeline`: ``plot_timeline(tl)``.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from concurrency_lab.timing import fmt_ratio, fmt_seconds
+from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
-__all__ = ["Event", "Summary", "Timeline", "Traced", "plot_timeline", "traced"]
+__all__ = ["Event", "Summary", "Timeline", "Traced", "traced"]
 
 T = TypeVar("T")
 
@@ -146,7 +146,7 @@ class Timeline:
         with Timeline("start all, then join all") as tl:
             task = tl.track(io_task)
             ...
-        tl.plot()
+        plot_timeline(tl)
     """
 
     title: str = ""
@@ -247,19 +247,3 @@ class Timeline:
         with self._lock:
             ordered = sorted(self.events, key=lambda e: e.start)
         return list(dict.fromkeys(e.worker for e in ordered))
-
-    def plot(self, title: str | None = None, **kwargs: Any) -> Any:
-        """Draw this timeline as a Gantt chart (see :func:`plot_timeline`)."""
-        return plot_timeline(self, title=title, **kwargs)
-
-
-def plot_timeline(
-    timeline: Timeline | Iterable[Event], title: str | None = None, **kwargs: Any
-) -> Any:
-    """Draw a Gantt chart, one lane per worker, with the summary underneath the title.
-
-    Imports matplotlib only now, so importing this module stays cheap for child processes.
-    """
-    from concurrency_lab.plotting import plot_timeline as _plot
-
-    return _plot(timeline, title=title, **kwargs)

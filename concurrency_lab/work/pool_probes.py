@@ -6,15 +6,15 @@ name; it could not import a function defined in a notebook cell):
 
 * :class:`CpuProbeTask` — keeps a CPU busy for a fixed time per id and records where it
   ran (process id, thread, start, end), in the same record format as
-  :class:`~concurrency_lab.exercises.probes.ProbeTask`, so :class:`CpuProbe` (a
-  :class:`~concurrency_lab.exercises.probes.Probe`) reads the records back. One id can be
+  :class:`~concurrency_lab.work.probes.ProbeTask`, so :class:`CpuProbe` (a
+  :class:`~concurrency_lab.work.probes.Probe`) reads the records back. One id can be
   *held*: it finishes only after another task has finished (or after ``hold_limit``
   seconds), so whenever tasks really run side by side, finishing order differs from input
   order and a second worker must have done some of the work.
 * :func:`tiny_task` — a task far cheaper than the cost of sending it to a worker (the
   chunksize exercise).
 
-Imports only the standard library and :mod:`concurrency_lab.exercises.probes`: children
+Imports only the standard library and :mod:`concurrency_lab.work.probes`: children
 import this module.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from concurrency_lab.exercises.probes import Probe, probe_result, write_record
+from concurrency_lab.work.probes import Probe, probe_result, write_record
 
 __all__ = ["CpuProbe", "CpuProbeTask", "burn_cpu", "tiny_task"]
 
@@ -81,7 +81,7 @@ class CpuProbeTask:
 
 @dataclass
 class CpuProbe(Probe):
-    """A :class:`~concurrency_lab.exercises.probes.Probe` whose task is a
+    """A :class:`~concurrency_lab.work.probes.Probe` whose task is a
     :class:`CpuProbeTask` (``durations`` are seconds of computing per id)."""
 
     hold_id: Any = None

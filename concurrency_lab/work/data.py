@@ -9,7 +9,7 @@
 Everything comes from seeded generators, so the same arguments give byte-identical files
 on every machine and Python version. The number of rows is the work: ``rows`` is the
 *mean* rows per file at lecture scale and is multiplied by ``CONCURRENCY_LAB_SCALE``
-(see :mod:`concurrency_lab.scale`), so a test run at scale 0.02 parses 2 % of the rows.
+(see :mod:`concurrency_lab.work.scale`), so a test run at scale 0.02 parses 2 % of the rows.
 ``skew`` decides how unequal the files are: ``0`` gives files of equal length, ``1`` a
 heavy-tailed mix (log-normal sizes: many small files and a few big ones, as when some
 stores sell far more than others) with the same total number of rows.
@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-from concurrency_lab.scale import scaled_count
+from concurrency_lab.work.scale import scaled_count
 
 __all__ = [
     "CATEGORIES",
@@ -49,7 +49,7 @@ __all__ = [
     "write_bad_files",
 ]
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 """The repository's ``data/`` folder (git-ignored); created when a dataset is written."""
 
 COLUMNS = ("date", "store", "category", "product", "units", "unit_price_cents")

@@ -1,6 +1,6 @@
 """Force one multiprocessing start method for a whole Python process (tests only).
 
-The test-suite (:mod:`concurrency_lab.nbtesting`) puts this folder on ``PYTHONPATH`` of
+The test-suite (:mod:`concurrency_lab.dev.nbtesting`) puts this folder on ``PYTHONPATH`` of
 every notebook kernel it starts and sets ``CONCURRENCY_LAB_START_METHOD`` to ``fork``,
 ``spawn`` or ``forkserver``. Python imports ``sitecustomize`` at start-up, before any
 notebook code runs, so every pool the notebook creates without an explicit context uses

@@ -1,6 +1,6 @@
 """Execute the course's notebooks: ``make notebooks`` (store outputs) and the test-suite.
 
-``python -m concurrency_lab.nbrun notebooks/*.ipynb solutions/*.ipynb`` re-executes each
+``python -m concurrency_lab.dev.nbrun notebooks/*.ipynb solutions/*.ipynb`` re-executes each
 notebook top to bottom in a fresh kernel, in its own folder, at the scale given by
 ``CONCURRENCY_LAB_SCALE`` (lecture scale, 1, unless you say otherwise) and writes the
 outputs back. Those stored outputs are what students read before they run anything and

@@ -1,18 +1,18 @@
 """asyncio twins of the course's workloads, a timeline for coroutines, threads vs asyncio.
 
-* :func:`io_task` is :func:`concurrency_lab.tasks.io_task_with_return` as a coroutine: the
+* :func:`io_task` is :func:`concurrency_lab.work.tasks.io_task_with_return` as a coroutine: the
   same seeded durations, the same printed lines, the same return value, but it waits with
   ``await asyncio.sleep(...)``, which hands control back to the event loop so that other
   coroutines run meanwhile.
 * :func:`blocking_io_task` is the classic mistake (an ordinary, blocking call inside a
   coroutine: it freezes the loop) and :func:`offloaded_io_task` the fix
   (``asyncio.to_thread``).
-* :func:`track` records coroutine runs into a :class:`~concurrency_lab.timeline.Timeline`,
+* :func:`track` records coroutine runs into a :class:`~concurrency_lab.work.timeline.Timeline`,
   one lane per asyncio task, so the existing Gantt charts draw them.
 * :func:`measure_waits` / :func:`compare_threads_asyncio` start N concurrent waits as N
   threads or N asyncio tasks, each in a fresh Python process, and report wall time and
-  peak memory measured the same way for both. They live in :mod:`concurrency_lab.waits`
-  (so that a child measuring threads need not import asyncio) and are re-exported here.
+  peak memory measured the same way for both. They live in :mod:`concurrency_lab.work.waits`
+  (so that a child measuring threads need not import asyncio); import them from there.
 
 Only the standard library is imported here, so importing this module stays cheap.
 """
@@ -29,29 +29,13 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from concurrency_lab.scale import scaled_seconds
-from concurrency_lab.tasks import io_task_with_return, nominal_duration, result_of, say
-from concurrency_lab.timeline import Event, Timeline
-from concurrency_lab.waits import (
-    COUNTS,
-    KINDS,
-    WaitsMeasurement,
-    compare_threads_asyncio,
-    fmt_bytes,
-    max_overlap,
-    measure_waits,
-)
+from concurrency_lab.work.scale import scaled_seconds
+from concurrency_lab.work.tasks import io_task_with_return, nominal_duration, result_of, say
+from concurrency_lab.work.timeline import Event, Timeline
 
 __all__ = [
-    "COUNTS",
-    "KINDS",
-    "WaitsMeasurement",
     "blocking_io_task",
-    "compare_threads_asyncio",
-    "fmt_bytes",
     "io_task",
-    "max_overlap",
-    "measure_waits",
     "offloaded_io_task",
     "track",
 ]
@@ -131,7 +115,7 @@ def track(
         with Timeline("gather") as tl:
             task = track(tl, io_task)
             await asyncio.gather(*(task(i) for i in range(5)))
-        tl.plot()
+        plot_timeline(tl)
     """
     name = label if label is not None else getattr(fn, "__name__", "task")
     ids = itertools.count()
@@ -161,4 +145,4 @@ def track(
     return tracked
 
 
-# -- threads vs asyncio: N concurrent waits (measured in concurrency_lab.waits) -----------
+# -- threads vs asyncio: N concurrent waits (measured in concurrency_lab.work.waits) -----------

@@ -1,7 +1,7 @@
 """Small worker functions that lesson 04 sends to process pools.
 
 A process pool sends each task to another Python process by *pickling* it: the function
-travels as its module and name (``concurrency_lab.pool_demos.tiny_task``), and the child
+travels as its module and name (``concurrency_lab.work.pool_demos.tiny_task``), and the child
 imports that module to find it. So every function here is defined at module level in an
 importable module, and this module imports only the standard library: a spawned child
 imports it at every pool start, and matplotlib or numpy would cost it a few hundred
@@ -27,8 +27,8 @@ import os
 import sys
 import time
 
-from concurrency_lab.scale import scaled_count
-from concurrency_lab.tasks import CPU_TASK_N, cpu_task
+from concurrency_lab.work.scale import scaled_count
+from concurrency_lab.work.tasks import CPU_TASK_N, cpu_task
 
 __all__ = [
     "cpu_seconds",

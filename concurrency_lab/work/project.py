@@ -6,7 +6,7 @@ The pieces, in the order the work flows:
   a :class:`Partial` (totals per category, rows, files, and a :class:`FileError` for
   every file it could not use), stamped with when and where it ran.
 * :func:`combine` - add the partials up into one :class:`Result`.
-* :func:`main` - split the files into batches (:func:`concurrency_lab.batching.batch_files`),
+* :func:`main` - split the files into batches (:func:`concurrency_lab.work.batching.batch_files`),
   run the batches in a ``ProcessPoolExecutor``, combine. :func:`run_sequential` is the
   same work in one loop: ``main(...) == run_sequential(...)`` for any batching.
 * :func:`main_per_file` - one task per file instead of one per batch, to measure what
@@ -42,12 +42,12 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from concurrency_lab.batching import batch_files, check_count
-from concurrency_lab.data import COLUMNS
-from concurrency_lab.timeline import Event
+from concurrency_lab.work.batching import batch_files, check_count
+from concurrency_lab.work.data import COLUMNS
+from concurrency_lab.work.timeline import Event
 
 if TYPE_CHECKING:
-    from concurrency_lab.timeline import Timeline
+    from concurrency_lab.work.timeline import Timeline
 
 __all__ = [
     "BadFile",
@@ -117,7 +117,7 @@ class Partial:
         return self.end - self.start
 
     def event(self, label: str = "batch") -> Event:
-        """This batch's run as a :class:`~concurrency_lab.timeline.Event` (task id = batch id).
+        """This batch's run as a :class:`~concurrency_lab.work.timeline.Event` (task id = batch id).
 
         A batch with a bad file is drawn red (``ok=False``).
         """
@@ -398,12 +398,12 @@ def main(
 ) -> Result:
     """Split the files into ``n_processes`` batches, run each in a worker process, combine.
 
-    ``strategy`` and ``size`` go to :func:`~concurrency_lab.batching.batch_files`; the
+    ``strategy`` and ``size`` go to :func:`~concurrency_lab.work.batching.batch_files`; the
     default is ``"balanced"`` (largest files first into the lightest batch), which lesson
     05 shows never loses to round-robin and wins on skewed sizes. The
     pool has one worker per batch - never more workers than files. ``mp_context`` is a
     start method name (``"spawn"``) or a context, default the platform's. Give a
-    :class:`~concurrency_lab.timeline.Timeline` to record one event per batch.
+    :class:`~concurrency_lab.work.timeline.Timeline` to record one event per batch.
     ``executor="thread"`` runs the same batches in threads instead (to compare: parsing
     is CPU work and holds the GIL). ``executor=pool`` (a running ``Executor``) reuses
     that pool and leaves it running: no start-up cost per call; ``mp_context`` is then

@@ -14,8 +14,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from concurrency_lab.timeline import Event, Summary, Timeline
-from concurrency_lab.timing import fmt_ratio, fmt_seconds
+from concurrency_lab.work.timeline import Event, Summary, Timeline
+from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
 __all__ = [
     "Picture",
@@ -78,7 +78,7 @@ def plot_timeline(
     """Draw a Gantt chart: one lane per worker, one bar per task, seconds since the start.
 
     Bars are labelled with the task id; failed runs (``ok=False``) are red and hatched.
-    The title carries the :class:`~concurrency_lab.timeline.Summary` — wall time, sum of
+    The title carries the :class:`~concurrency_lab.work.timeline.Summary` — wall time, sum of
     task times and achieved concurrency — which is also the picture's text form.
     """
     tl = _as_timeline(data)
@@ -200,7 +200,7 @@ def plot_speedup(
     wall``, and ``sequential`` defaults to the wall time with 1 worker) or ``speedups``.
     The left panel shows the measured speed-up, the ideal line (``n`` workers, ``n`` times
     faster) and Amdahl's law for the serial fraction fitted to the measurements
-    (:func:`concurrency_lab.speedup.fit_serial_fraction`, over the worker counts up to
+    (:func:`concurrency_lab.work.speedup.fit_serial_fraction`, over the worker counts up to
     ``cores`` when given); the right panel shows efficiency (speed-up per worker). A
     vertical line marks ``cores``, the CPUs this process may use.
 
@@ -208,12 +208,12 @@ def plot_speedup(
     and the best speed-up (a ratio, which the tests' sanitizer masks). The fitted serial
     fraction and the core count appear in the image only.
     """
-    from concurrency_lab.speedup import (
+    from concurrency_lab.work.speedup import (
         amdahl_speedup,
         efficiencies,
         fit_serial_fraction,
     )
-    from concurrency_lab.speedup import speedups as _speedups
+    from concurrency_lab.work.speedup import speedups as _speedups
 
     xs = [int(n) for n in workers]
     if not xs:
@@ -351,7 +351,7 @@ def plot_turns(
     title: str,
     window: float | None = None,
 ) -> Picture:
-    """Draw when each worker was really running, from :func:`~concurrency_lab.pool_demos.
+    """Draw when each worker was really running, from :func:`~concurrency_lab.work.pool_demos.
     running_slices`: one lane per worker, one bar per slice of uninterrupted running.
 
     ``window`` (seconds) zooms in on the start, where individual turns are visible (two

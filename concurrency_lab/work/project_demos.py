@@ -1,11 +1,11 @@
 """Measuring the file-batching project (lesson 05): what ran when, batch by batch.
 
-:func:`concurrency_lab.project.main` is the finished product: batch, run in a *new* pool,
+:func:`concurrency_lab.work.project.main` is the finished product: batch, run in a *new* pool,
 combine. To teach it, lesson 05 also needs a pool that is started once and reused, so
 that its start-up is not charged to whichever strategy happens to be measured first, and
 the same batches run by threads or by processes. These helpers do that and nothing
-else: the work is always :func:`concurrency_lab.project.run` and the answer always comes
-from :func:`concurrency_lab.project.combine`.
+else: the work is always :func:`concurrency_lab.work.project.run` and the answer always comes
+from :func:`concurrency_lab.work.project.combine`.
 
 Everything sent to a pool (``project.run``, :func:`_pause`) is a module-level function,
 so it pickles under every start method; this module imports only the standard library
@@ -21,8 +21,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-from concurrency_lab.project import Result, combine, run
-from concurrency_lab.timeline import Timeline
+from concurrency_lab.work.project import Result, combine, run
+from concurrency_lab.work.timeline import Timeline
 
 __all__ = ["Measured", "read_only", "run_batches", "run_per_file", "warm_up"]
 

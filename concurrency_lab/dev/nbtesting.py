@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STARTMETHOD_DIR = Path(__file__).resolve().parent / "_startmethod"
 TEST_SCALE = "0.02"
 START_METHODS = ("fork", "spawn", "forkserver")

@@ -4,7 +4,7 @@ Lesson 06 compares the two for 10, 1 000 and 10 000 waits. Each measurement runs
 **fresh Python process** (:func:`measure_waits`): memory freed by an earlier run is kept
 by the allocator for reuse and would hide the cost of the next, and a thread limit must
 not hurt the caller. The child imports asyncio only when it measures asyncio, so that a
-threads run starts quickly. :mod:`concurrency_lab.aio` re-exports everything public here.
+threads run starts quickly. :mod:`concurrency_lab.work.aio` re-exports everything public here.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from concurrency_lab.tasks import io_task_with_return
-from concurrency_lab.timeline import Event
-from concurrency_lab.timing import fmt_seconds
+from concurrency_lab.work.tasks import io_task_with_return
+from concurrency_lab.work.timeline import Event
+from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
     "COUNTS",
@@ -162,7 +162,7 @@ def _run_threads(
 async def _run_tasks(n: int, seconds: float, spans: list[tuple[float, float]]) -> int:
     import asyncio
 
-    from concurrency_lab.aio import io_task
+    from concurrency_lab.work.aio import io_task
 
     async def wait(i: int) -> None:
         start = time.perf_counter()
@@ -205,7 +205,7 @@ def measure_waits(kind: str, n: int, *, seconds: float = 1.0) -> WaitsMeasuremen
     """Start ``n`` concurrent waits of ``seconds`` (nominal, scaled) as threads or tasks.
 
     ``kind='threads'``: one ``threading.Thread`` per wait, each running the blocking
-    :func:`~concurrency_lab.tasks.io_task_with_return`. ``kind='asyncio'``: one asyncio
+    :func:`~concurrency_lab.work.tasks.io_task_with_return`. ``kind='asyncio'``: one asyncio
     task per wait, each awaiting :func:`io_task`. All are started as fast as possible,
     then all are waited for.
 
@@ -222,7 +222,10 @@ def measure_waits(kind: str, n: int, *, seconds: float = 1.0) -> WaitsMeasuremen
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    code = "import sys; from concurrency_lab.waits import _child_main; _child_main(sys.argv[1:])"
+    code = (
+        "import sys; from concurrency_lab.work.waits import _child_main; "
+        "_child_main(sys.argv[1:])"
+    )
     child = subprocess.run(
         [sys.executable, "-c", code, kind, str(n), repr(float(seconds))],
         capture_output=True,
@@ -252,5 +255,5 @@ def compare_threads_asyncio(
 def _child_main(argv: list[str]) -> None:
     kind, n, seconds = argv[0], int(argv[1]), float(argv[2])
     if kind == "asyncio":  # import before measuring: the import is not the tasks' cost
-        import concurrency_lab.aio  # noqa: F401
+        import concurrency_lab.work.aio  # noqa: F401
     print(json.dumps(asdict(_measure_here(kind, n, seconds))))

@@ -14,7 +14,7 @@ Where the scale goes: the explorer sets ``CONCURRENCY_LAB_SCALE`` for the length
 run (and restores it after). Threads and coroutines read it at once; a process pool is
 created for each run with the ``spawn`` start method, so its children inherit it (a
 ``forkserver`` server would keep the environment of its first start). The work sent to
-processes lives in :mod:`concurrency_lab.tasks`; this module imports ipywidgets and is
+processes lives in :mod:`concurrency_lab.work.tasks`; this module imports ipywidgets and is
 never imported by a child process.
 """
 
@@ -35,11 +35,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from concurrency_lab.machine import usable_cpus
-from concurrency_lab.scale import ENV_VAR
-from concurrency_lab.tasks import cpu_task, io_task_with_return, nominal_duration
-from concurrency_lab.timeline import Event, Timeline, traced
-from concurrency_lab.timing import Stopwatch, fmt_ratio, fmt_seconds
+from concurrency_lab.work.machine import usable_cpus
+from concurrency_lab.work.scale import ENV_VAR
+from concurrency_lab.work.tasks import cpu_task, io_task_with_return, nominal_duration
+from concurrency_lab.work.timeline import Event, Timeline, traced
+from concurrency_lab.work.timing import Stopwatch, fmt_ratio, fmt_seconds
 
 __all__ = ["KINDS", "RUNNERS", "Explorer", "ExplorerError", "RunResult", "explore", "run_workload"]
 
@@ -133,10 +133,11 @@ def _run_processes(kind: str, tasks: int, workers: int, title: str) -> RunResult
 
 def _load_aio() -> Any:
     try:
-        return importlib.import_module("concurrency_lab.aio")
+        return importlib.import_module("concurrency_lab.work.aio")
     except ImportError as exc:
         raise ExplorerError(
-            f"the asyncio runner needs concurrency_lab.aio, which could not be imported ({exc})"
+            "the asyncio runner needs concurrency_lab.work.aio, which could not be imported "
+            f"({exc})"
         ) from None
 
 
@@ -368,7 +369,7 @@ class Explorer(widgets.VBox):
             self.run_button.disabled = False
 
     def _show(self, kind: str, tasks: int, scale: float) -> None:
-        from concurrency_lab.timeline import plot_timeline
+        from concurrency_lab.view.plotting import plot_timeline
 
         assert self.baseline is not None and self.result is not None
         base, res = self.baseline, self.result

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# make test-pythons: run the course's `make test` under every Python >= 3.11 on this machine.
+#
+# For each interpreter found, this script
+#   1. makes a fresh clone of the repository's committed HEAD (uncommitted edits are not
+#      tested: the clone is what a student would get),
+#   2. runs `make install PYTHON=<interpreter>` in the clone (the Makefile creates .venv with
+#      that interpreter and installs requirements.txt exactly as for a student),
+#   3. runs `make test PYTHON=<interpreter>` there (ruff, unit tests, nbval, start methods),
+# one interpreter after the other (the suite already uses every core), and ends with a table:
+# exact version, default multiprocessing start method, GIL, install, pytest's closing line,
+# seconds.
+#
+# Where the interpreters come from:
+#   - pyenv: $(pyenv root)/versions/*/bin/python3, those >= 3.11 (3.11, 3.12, 3.13 here);
+#   - a Debian chroot folder ($PYTHONS_CHROOT, default /opt/pythons/debian) with Debian's
+#     python3.X packages (3.14 and 3.15 from sid; see README for how the folder is made):
+#     each /usr/bin/python3.X in it whose minor version pyenv does not already provide.
+#     Those run via `chroot` (needs root), in a clone made inside the folder; the script
+#     mounts /proc, /dev, /dev/pts and /dev/shm there for the run (IPython's `!cmd` needs a
+#     pty), bind-mounts read-only any local folder the host's pip configuration points at
+#     (find-links, file:// indexes) and copies the host's pip configuration, CA bundle and
+#     resolv.conf in, so pip inside sees the same indexes; it unmounts on exit.
+#
+# Usage: scripts/test_pythons.sh [--only 3.14[,3.15]]... [--keep]
+#   --only V   test only interpreters whose version is V or starts with V. (repeatable,
+#              comma-separated lists allowed: --only 3.11,3.14)
+#   --keep     keep the clones (with their .venv) for debugging; their paths are printed
+# Logs of every install and test run go to $TEST_PYTHONS_LOGDIR (default: a new folder
+# /tmp/test-pythons-<date>); the path is printed. Exit status: 0 if every interpreter
+# installed and passed, 1 if any failed, 2 for a usage error or no interpreter found.
+set -euo pipefail
+
+MIN_MINOR=11                                   # oldest Python tested: 3.11
+CHROOT=${PYTHONS_CHROOT:-/opt/pythons/debian}
+CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+
+# ---- options -----------------------------------------------------------------------------
+ONLY=()
+KEEP=0
+while (($#)); do
+    case $1 in
+        --only) [[ $# -ge 2 ]] || { echo "--only needs a version, e.g. --only 3.14" >&2; exit 2; }
+                IFS=, read -ra more <<<"$2"; ONLY+=("${more[@]}"); shift 2 ;;
+        --only=*) IFS=, read -ra more <<<"${1#--only=}"; ONLY+=("${more[@]}"); shift ;;
+        --keep) KEEP=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+REPO=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
+COMMIT=$(git -C "$REPO" log -1 --format='%h %s')
+LOGDIR=${TEST_PYTHONS_LOGDIR:-${TMPDIR:-/tmp}/test-pythons-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$LOGDIR"
+
+# The runs must not inherit what the calling `make test-pythons` passes down (its flags and
+# command-line variables) nor an activated virtualenv.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES VIRTUAL_ENV PYTHONPATH PYTHONHOME
+
+# ---- cleanup: unmount what we mounted, remove clones unless --keep ------------------------
+MOUNTED=()   # mount points this script mounted, in mounting order
+CLONES=()    # temporary folders holding clones
+cleanup() {
+    local i m
+    for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
+        m=${MOUNTED[i]}
+        # A process a test left behind may still hold a file there: then detach lazily.
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null \
+            || echo "warning: could not unmount $m" >&2
+    done
+    if ((KEEP)); then
+        ((${#CLONES[@]})) && printf 'kept clone: %s\n' "${CLONES[@]}"
+    else
+        for m in "${CLONES[@]}"; do rm -rf "$m"; done
+    fi
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# mount_once ARGS... TARGET: mount unless TARGET is already a mount point (then it belongs to
+# someone else, who will unmount it).
+mount_once() {
+    local target=${*: -1}
+    mountpoint -q "$target" && return 0
+    mkdir -p "$target"
+    mount "$@"
+    MOUNTED+=("$target")
+}
+
+# ---- find interpreters ---------------------------------------------------------------------
+# Each entry: "<version>|<kind>|<path>", kind "host" (runs here) or "chroot" (path inside
+# the chroot folder).
+FOUND=()
+
+# minor_of PYVERSION -> 14 for 3.14.10
+minor_of() { local v=${1#3.}; echo "${v%%.*}"; }
+
+wanted() {  # wanted FULLVERSION: does it pass --only?
+    local v=$1 f
+    ((${#ONLY[@]})) || return 0
+    for f in "${ONLY[@]}"; do
+        [[ $v == "$f" || $v == "$f".* ]] && return 0
+    done
+    return 1
+}
+
+minor_wanted() {  # minor_wanted 14: could some 3.14.x pass --only?
+    local f
+    ((${#ONLY[@]})) || return 0
+    for f in "${ONLY[@]}"; do
+        [[ 3.$1 == "$f" || 3.$1 == "$f".* || $f == 3.$1.* ]] && return 0
+    done
+    return 1
+}
+
+if command -v pyenv >/dev/null 2>&1; then
+    PYENV_DIR=$(pyenv root)
+else
+    PYENV_DIR=${PYENV_ROOT:-$HOME/.pyenv}
+fi
+declare -A HOST_MINORS=()
+for py in "$PYENV_DIR"/versions/*/bin/python3; do
+    [[ -x $py ]] || continue
+    v=$("$py" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null) || continue
+    [[ $v == 3.* ]] && (($(minor_of "$v") >= MIN_MINOR)) || continue
+    HOST_MINORS[$(minor_of "$v")]=1
+    wanted "$v" && FOUND+=("$v|host|$py")
+done
+
+if [[ -d $CHROOT ]]; then
+    for py in "$CHROOT"/usr/bin/python3.*; do
+        name=${py##*/}
+        [[ $name =~ ^python3\.([0-9]+)$ && -x $py ]] || continue
+        minor=${BASH_REMATCH[1]}
+        ((minor >= MIN_MINOR)) && [[ -z ${HOST_MINORS[$minor]:-} ]] || continue
+        if ((EUID != 0)); then
+            echo "skipping chroot $name: running it needs root" >&2
+            continue
+        fi
+        # The exact version is asked below (in the chroot); here select on 3.X only.
+        minor_wanted "$minor" || continue
+        FOUND+=("3.$minor|chroot|/usr/bin/$name")
+    done
+fi
+
+if ((${#FOUND[@]} == 0)); then
+    echo "no Python >= 3.$MIN_MINOR found${ONLY:+ matching --only ${ONLY[*]}}" >&2
+    exit 2
+fi
+
+# ---- prepare the chroot, if any interpreter is there ----------------------------------------
+CHROOT_ENV=()   # environment for commands run in the chroot
+if printf '%s\n' "${FOUND[@]}" | grep -q '|chroot|'; then
+    mount_once -t proc proc "$CHROOT/proc"
+    mount_once --bind /dev "$CHROOT/dev"
+    mount_once --bind /dev/pts "$CHROOT/dev/pts"
+    mountpoint -q /dev/shm && mount_once --bind /dev/shm "$CHROOT/dev/shm"
+
+    # The host's DNS, CA bundle and pip configuration, so pip there uses the same indexes.
+    PIP_CONFS=(/etc/pip.conf /etc/xdg/pip/pip.conf "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf")
+    for f in /etc/resolv.conf /etc/ssl/certs/ca-certificates.crt "${PIP_CONFS[@]}"; do
+        [[ -f $f ]] || continue
+        mkdir -p "$CHROOT$(dirname "$f")"
+        cp -L "$f" "$CHROOT$f"
+    done
+    # Files and folders the pip configuration and PIP_* variables name (find-links folders,
+    # file:// indexes, a constraints file, a cert): folders bind-mounted read-only at the
+    # same path, files copied.
+    pip_values=$(
+        for f in "${PIP_CONFS[@]}"; do
+            [[ -f $f ]] && sed -n 's/^[^#;[]*=[[:space:]]*//p' "$f"
+        done
+        for var in $(compgen -e); do [[ $var == PIP_* ]] && printf '%s\n' "${!var}"; done
+        true
+    )
+    for token in $pip_values; do
+        p=${token#file://}
+        [[ $p == /* && $p != "$CHROOT"* ]] || continue
+        if [[ -d $p ]]; then
+            mount_once --bind -o ro "$p" "$CHROOT$p"
+        elif [[ -f $p ]]; then
+            mkdir -p "$CHROOT$(dirname "$p")"
+            cp -L "$p" "$CHROOT$p"
+        fi
+    done
+
+    CHROOT_ENV=(HOME=/root "PATH=$CHROOT_PATH" LANG=C.UTF-8 "TERM=${TERM:-dumb}")
+    for var in $(compgen -e); do
+        case $var in PIP_*|CONCURRENCY_LAB_*|TEST_SCALE|TEST_WORKERS)
+            CHROOT_ENV+=("$var=${!var}") ;;
+        esac
+    done
+fi
+
+# run_in KIND DIR CMD...: run CMD in DIR, on the host or inside the chroot (DIR is then a
+# path inside the chroot).
+run_in() {
+    local kind=$1 dir=$2
+    shift 2
+    if [[ $kind == chroot ]]; then
+        chroot "$CHROOT" /usr/bin/env -i "${CHROOT_ENV[@]}" \
+            /bin/bash -c 'cd "$1" && shift && exec "$@"' run_in "$dir" "$@"
+    else
+        (cd "$dir" && exec "$@")
+    fi
+}
+
+# What the table reports about the interpreter itself, tab-separated.
+PROBE='
+import multiprocessing, sys
+gil = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else None
+print("%d.%d.%d" % sys.version_info[:3], multiprocessing.get_start_method(),
+      "yes (no free-threading)" if gil is None else ("yes" if gil else "no"), sep="\t")
+'
+
+# seconds since START (an $EPOCHREALTIME), one decimal
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# pytest's closing line ("682 passed in 60.1s"), or what stopped the run before pytest.
+result_line() {
+    local log=$1 rc=$2 line
+    line=$(grep -E '^=+ .* in [0-9.]+s( \([0-9:]+\))? =+$' "$log" | tail -n 1 \
+        | sed -E 's/^=+ //; s/ =+$//') || true
+    if [[ -n $line ]]; then
+        echo "$line"
+    elif grep -qE '^Found [0-9]+ errors?\.' "$log"; then
+        echo "ruff failed: $(grep -E '^Found [0-9]+ errors?\.' "$log" | tail -n 1)"
+    else
+        echo "no pytest summary (make exit $rc)"
+    fi
+}
+
+# ---- run ------------------------------------------------------------------------------------
+echo "testing $REPO at $COMMIT"
+echo "logs: $LOGDIR"
+ROWS=()      # tab-separated table rows
+FAILED=0
+mapfile -t FOUND < <(printf '%s\n' "${FOUND[@]}" | sort -t. -k1,1n -k2,2n -k3,3n)
+for entry in "${FOUND[@]}"; do
+    IFS='|' read -r _ kind py <<<"$entry"
+    if ! probe=$(run_in "$kind" / "$py" -c "$PROBE"); then
+        echo "!! $py ($kind) does not run" >&2
+        ROWS+=("$py ($kind)	?	?	interpreter broken	-	-	-")
+        FAILED=1
+        continue
+    fi
+    IFS=$'\t' read -r version start gil <<<"$probe"
+    # --only 3.14.9 must not run 3.14.10: recheck with the exact version.
+    wanted "$version" || continue
+
+    # A fresh clone of HEAD; for the chroot, inside the chroot folder.
+    if [[ $kind == chroot ]]; then
+        mkdir -p "$CHROOT/tmp"
+        tmp=$(mktemp -d "$CHROOT/tmp/test-pythons-$version.XXXXXX")
+        inner=${tmp#"$CHROOT"}/repo
+    else
+        tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-pythons-$version.XXXXXX")
+        inner=$tmp/repo
+    fi
+    CLONES+=("$tmp")
+    git clone -q "$REPO" "$tmp/repo"
+
+    echo "== Python $version ($kind: $py): start method $start, GIL $gil"
+    install_log=$LOGDIR/$version-install.log
+    test_log=$LOGDIR/$version-test.log
+    t0=$EPOCHREALTIME
+    if run_in "$kind" "$inner" make install PYTHON="$py" >"$install_log" 2>&1; then
+        install="ok"
+    else
+        install="FAILED (exit $?)"
+    fi
+    install_s=$(since "$t0")
+    echo "   install: $install in $install_s s (log: $install_log)"
+
+    if [[ $install == ok ]]; then
+        t0=$EPOCHREALTIME
+        if run_in "$kind" "$inner" make test PYTHON="$py" >"$test_log" 2>&1; then
+            rc=0
+        else
+            rc=$?
+        fi
+        test_s=$(since "$t0")
+        result=$(result_line "$test_log" "$rc")
+        ((rc == 0)) && status=pass || { status=FAIL; FAILED=1; }
+        echo "   tests: $status, $result, $test_s s (log: $test_log)"
+        # Name the failing tests right here (pytest's short summary).
+        grep -E '^(FAILED|ERROR) ' "$test_log" | sed 's/^/     /' || true
+    else
+        FAILED=1
+        status=-; result="not run (install failed: see $install_log)"; test_s=-
+        tail -n 15 "$install_log" | sed 's/^/     /'
+    fi
+    ROWS+=("$version	$start	$gil	$install ($install_s s)	$status: $result	$test_s")
+    ((KEEP)) && echo "   clone kept: $tmp/repo"
+done
+
+# ---- table ----------------------------------------------------------------------------------
+HEADER="python	start method	GIL enabled	install	tests	seconds"
+echo
+echo "make test at $COMMIT"
+printf '%s\n' "$HEADER" "${ROWS[@]}" | awk -F'\t' '
+    { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
+      if (NF > nf) nf = NF }
+    END { for (r = 1; r <= NR; r++) {
+            line = ""
+            for (i = 1; i <= nf; i++) line = line sprintf("%-" w[i] "s", cell[r, i]) (i < nf ? " | " : "")
+            print line
+            if (r == 1) { sep = ""; for (i = 1; i <= nf; i++) { s = ""; for (k = 0; k < w[i]; k++) s = s "-"; sep = sep s (i < nf ? "-|-" : "") } print sep }
+          } }'
+exit "$FAILED"

@@ -13,13 +13,13 @@ from concurrency_lab.dev.answers import (
     assert_passes,
     solution_namespace,
 )
-from concurrency_lab.exercises.lesson01 import NOTEBOOK, q1, q2, q3, q4
+from concurrency_lab.exercises.lesson01 import q1, q2, q3, q4
 from concurrency_lab.work.tasks import nominal_duration
 
 
 # ------------------------------------------------------------------ q1: predict the loop
 def test_q1_model_answer() -> None:
-    ns = solution_namespace(NOTEBOOK, "q1", nominal_duration=nominal_duration)
+    ns = solution_namespace(q1.notebook, "q1", nominal_duration=nominal_duration)
     assert_passes(q1, ns["prediction"])
 
 
@@ -42,7 +42,7 @@ def _timer_class(**body: object) -> type:
 
 
 def test_q2_model_answer() -> None:
-    assert_passes(q2, solution_namespace(NOTEBOOK, "q2")["Timer"])
+    assert_passes(q2, solution_namespace(q1.notebook, "q2")["Timer"])
 
 
 def test_q2_contextmanager_function_also_passes() -> None:
@@ -128,7 +128,7 @@ def test_q2_stub_is_not_attempted() -> None:
 
 # ------------------------------------------------------------------ q3: wall vs CPU
 def test_q3_model_answer() -> None:
-    assert_passes(q3, solution_namespace(NOTEBOOK, "q3", time=time)["measure"])
+    assert_passes(q3, solution_namespace(q1.notebook, "q3", time=time)["measure"])
 
 
 def test_q3_thread_time_also_passes() -> None:
@@ -178,7 +178,7 @@ def test_q3_an_exception_is_named_with_the_students_line() -> None:
 
 # ------------------------------------------------------------------ q4: why the gap
 def test_q4() -> None:
-    assert_passes(q4, solution_namespace(NOTEBOOK, "q4")["answer"])
+    assert_passes(q4, solution_namespace(q1.notebook, "q4")["answer"])
     assert_fails(q4, "C", "Nothing ran anywhere")
     assert_fails(q4, "D", "GIL")
     assert_fails(q4, "E", "one of the letters")

@@ -16,7 +16,6 @@ from concurrency_lab.dev.answers import (
     solution_namespace,
 )
 from concurrency_lab.exercises.lesson02 import (
-    NOTEBOOK,
     Q3_RULE_TABLES,
     SlowCounter,
     _q3_rule_verdict,
@@ -35,7 +34,7 @@ def _stub(*args: Any) -> None:
 
 # ------------------------------------------------------------------ q1: run all at once
 def test_q1_model_answer() -> None:
-    ns = solution_namespace(NOTEBOOK, "q1", threading=threading)
+    ns = solution_namespace(q1.notebook, "q1", threading=threading)
     assert_passes(q1, ns["run_all"])
 
 
@@ -118,7 +117,7 @@ def test_q1_errors_inside_threads_are_reported() -> None:
 
 # ------------------------------------------------------------------ q2: a locked counter
 def test_q2_model_answer() -> None:
-    ns = solution_namespace(NOTEBOOK, "q2", threading=threading)
+    ns = solution_namespace(q1.notebook, "q2", threading=threading)
     assert_passes(q2, ns["add_many"])
 
 
@@ -196,7 +195,7 @@ def test_q2_slow_counter_reads_the_value_from_before_the_wait() -> None:
 
 # ------------------------------------------------------------------ q3: measure, choose
 def _q3_model() -> tuple[Any, Any]:
-    ns = solution_namespace(NOTEBOOK, "q3", threading=threading, time=time)
+    ns = solution_namespace(q1.notebook, "q3", threading=threading, time=time)
     return ns["time_threads"], ns["choose_threads"]
 
 

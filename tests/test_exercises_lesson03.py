@@ -13,7 +13,7 @@ from concurrency_lab.dev.answers import (
     assert_passes,
     solution_namespace,
 )
-from concurrency_lab.exercises.lesson03 import NOTEBOOK, q1, q2, q3
+from concurrency_lab.exercises.lesson03 import q1, q2, q3
 
 # What the exercise's set-up cell imports, for running the model answers.
 SETUP: dict[str, Any] = {
@@ -42,7 +42,7 @@ def _assert_all_fail(problem: Any, cases: list[tuple[Any, ...]]) -> None:
 
 # ------------------------------------------------------------------ q1: input order
 def test_q1_model_answer() -> None:
-    assert_passes(q1, solution_namespace(NOTEBOOK, "q1", **SETUP)["results_in_order"])
+    assert_passes(q1, solution_namespace(q1.notebook, "q1", **SETUP)["results_in_order"])
 
 
 def test_q1_stub_is_not_attempted() -> None:
@@ -128,7 +128,7 @@ def test_q1_a_wrong_id_is_named_with_the_students_line() -> None:
 
 # ------------------------------------------------------------------ q2: nothing lost
 def test_q2_model_answer() -> None:
-    assert_passes(q2, solution_namespace(NOTEBOOK, "q2", **SETUP)["results_and_failures"])
+    assert_passes(q2, solution_namespace(q1.notebook, "q2", **SETUP)["results_and_failures"])
 
 
 def test_q2_stub_is_not_attempted() -> None:
@@ -211,7 +211,7 @@ def test_q2_sequential_try_loop() -> None:
 
 # ------------------------------------------------------------------ q3: give up in time
 def test_q3_model_answer() -> None:
-    assert_passes(q3, solution_namespace(NOTEBOOK, "q3", **SETUP)["results_within"])
+    assert_passes(q3, solution_namespace(q1.notebook, "q3", **SETUP)["results_within"])
 
 
 def test_q3_stub_is_not_attempted() -> None:

@@ -29,7 +29,7 @@ from concurrency_lab.dev.answers import (
     solution_namespace,
 )
 from concurrency_lab.dev.generate import make_exercise, writes_a_file
-from concurrency_lab.exercises.lesson04 import NOTEBOOK, count_primes_reference, q1, q2, q3
+from concurrency_lab.exercises.lesson04 import count_primes_reference, q1, q2, q3
 from concurrency_lab.exercises.worker_modules import (
     import_time_code,
     write_solution_module,
@@ -104,7 +104,7 @@ def lazy(task, items):
 
 
 def test_q1_model_and_alternatives_pass_wrong_answers_are_named() -> None:
-    model = solution_namespace(NOTEBOOK, "q1", **SETUP)["parallel_map"]
+    model = solution_namespace(q1.notebook, "q1", **SETUP)["parallel_map"]
     _judge_all(
         [
             (assert_passes, q1, model),
@@ -148,7 +148,7 @@ def _function(module: str, name: str = "count_primes") -> Any:
 
 
 def test_q2_answers_run_in_spawned_workers(write_module, tmp_path: Path) -> None:
-    model = write_solution_module(NOTEBOOK, "q2", tmp_path, module_name="primes_worker_model")
+    model = write_solution_module(q1.notebook, "q2", tmp_path, module_name="primes_worker_model")
     sieve = write_module(
         """
         def count_primes(limit):
@@ -216,7 +216,7 @@ def test_q2_the_check_reads_the_edited_file(write_module) -> None:
 def solution_namespace_source() -> str:
     from concurrency_lab.exercises.core import solution_from_notebook
 
-    return writefile_parts(solution_from_notebook(NOTEBOOK, "q2"))[1]
+    return writefile_parts(solution_from_notebook(q1.notebook, "q2"))[1]
 
 
 def test_q2_a_function_defined_in_a_cell_is_named_without_starting_a_pool() -> None:
@@ -292,7 +292,7 @@ def test_reference_counts() -> None:
 
 # ------------------------------------------------------------------ q3: chunksize
 def test_q3_model_answer_and_another_good_choice() -> None:
-    answer = solution_namespace(NOTEBOOK, "q3")["chunksize"]
+    answer = solution_namespace(q1.notebook, "q3")["chunksize"]
     verdict = assert_passes(q3, answer)
     assert "first 5 000 items" in verdict.plain() and "scaled" in verdict.plain()
     assert_passes(q3, 1_000)
@@ -345,7 +345,7 @@ def test_generate_never_tags_a_writefile_cell() -> None:
 def test_the_exercise_writes_a_stub_module() -> None:
     from concurrency_lab.dev.nbtesting import ROOT
 
-    exercise = nbformat.read(ROOT / "exercises" / f"{NOTEBOOK}.ipynb", as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / f"{q1.notebook}.ipynb", as_version=4)
     cells = [c for c in exercise.cells if c.cell_type == "code" and writes_a_file(c.source)]
     assert len(cells) == 1
     filename, body = writefile_parts(cells[0].source)

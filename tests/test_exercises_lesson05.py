@@ -30,7 +30,6 @@ from concurrency_lab.dev.answers import (
 )
 from concurrency_lab.dev.generate import writes_a_file
 from concurrency_lab.exercises.lesson05 import (
-    NOTEBOOK,
     Q3_CASES,
     Q3_TOLERANCE,
     TracedPath,
@@ -151,7 +150,7 @@ def as_paths(file_paths, n_batches):
 
 
 def test_q1_model_and_alternatives_pass() -> None:
-    model = solution_namespace(NOTEBOOK, "q1")["batch_files"]
+    model = solution_namespace(q1.notebook, "q1")["batch_files"]
     assert_passes(q1, model)
     assert_passes(q1, round_robin_loop)
     assert_passes(q1, contiguous_spread)
@@ -333,7 +332,7 @@ def _judge_all(cases: list[tuple[Any, ...]]) -> None:
 
 
 def test_q2_answers(write_module, tmp_path: Path) -> None:
-    model = write_solution_module(NOTEBOOK, "q2", tmp_path, module_name="project_worker_model")
+    model = write_solution_module(q1.notebook, "q2", tmp_path, module_name="project_worker_model")
     texts = [POOL_STARMAP, SUBMIT_BALANCED, THREADS, LOOP, ONE_WORKER, FIRST_BATCH_ONLY]
     texts += [NO_ERRORS, ONE_AT_A_TIME, PARTIALS, STUB]
     m = {text: write_module(text) for text in texts}
@@ -465,7 +464,7 @@ def all_batches(file_paths, n_batches, size=os.path.getsize):
 
 
 def test_q3_model_and_alternatives_pass() -> None:
-    model = solution_namespace(NOTEBOOK, "q3", os=os)["balanced_batches"]
+    model = solution_namespace(q1.notebook, "q3", os=os)["balanced_batches"]
     verdict = assert_passes(q3, model)
     assert "round-robin on the same files" in verdict.plain()
     assert_passes(q3, lpt_heap)
@@ -505,7 +504,7 @@ def test_q3_cases_separate_lpt_from_counting() -> None:
 def test_the_exercise_writes_a_stub_module() -> None:
     from concurrency_lab.dev.nbtesting import ROOT
 
-    exercise = nbformat.read(ROOT / "exercises" / f"{NOTEBOOK}.ipynb", as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / f"{q1.notebook}.ipynb", as_version=4)
     cells = [c for c in exercise.cells if c.cell_type == "code" and writes_a_file(c.source)]
     assert len(cells) == 1
     filename, body = writefile_parts(cells[0].source)

@@ -34,7 +34,7 @@ from concurrency_lab.exercises.async_probes import (
     run_with_async_probe,
 )
 from concurrency_lab.exercises.core import NotAttempted, StudentError
-from concurrency_lab.exercises.lesson06 import NOTEBOOK, q1, q2, q3
+from concurrency_lab.exercises.lesson06 import q1, q2, q3
 from concurrency_lab.work.timeline import Event
 
 # What the exercise's set-up cell imports, for running the model answers.
@@ -176,7 +176,7 @@ async def off_by_one(fetch, ids):
 
 def test_q1_model_answer_tasks_and_taskgroup_pass() -> None:
     cases: list[tuple[Any, ...]] = [
-        (assert_passes, q1, solution_namespace(NOTEBOOK, "q1", **SETUP)["fetch_all"]),
+        (assert_passes, q1, solution_namespace(q1.notebook, "q1", **SETUP)["fetch_all"]),
         (assert_passes, q1, tasks_then_await_each),
     ]
     if sys.version_info >= (3, 11):
@@ -309,7 +309,7 @@ async def error_text(fetch, urls, limit):
 def test_q2_model_answer_workers_and_try_inside_pass() -> None:
     _assert_all(
         [
-            (assert_passes, q2, solution_namespace(NOTEBOOK, "q2", **SETUP)["crawl"]),
+            (assert_passes, q2, solution_namespace(q1.notebook, "q2", **SETUP)["crawl"]),
             (assert_passes, q2, with_workers),
             (assert_passes, q2, try_inside),
         ]
@@ -365,7 +365,7 @@ async def to_thread_not_awaited(fetch, parse, url):
 def test_q3_model_answer_and_run_in_executor_pass() -> None:
     _assert_all(
         [
-            (assert_passes, q3, solution_namespace(NOTEBOOK, "q3", **SETUP)["title_of"]),
+            (assert_passes, q3, solution_namespace(q1.notebook, "q3", **SETUP)["title_of"]),
             (assert_passes, q3, with_run_in_executor),
         ]
     )

@@ -19,7 +19,6 @@ from concurrency_lab.dev.answers import (
     solution_namespace,
 )
 from concurrency_lab.exercises.lesson07 import (
-    NOTEBOOK,
     Q2_CASES,
     expected_files_per_task,
     q1,
@@ -45,7 +44,7 @@ def client() -> Iterator[Any]:
 # ------------------------------------------------------------------ q1: on the cluster
 def test_q1_model_answer_reuses_the_notebooks_client(client: Any) -> None:
     assert current_client() is client
-    assert_passes(q1, solution_namespace(NOTEBOOK, "q1", **SETUP)["total_on_cluster"])
+    assert_passes(q1, solution_namespace(q1.notebook, "q1", **SETUP)["total_on_cluster"])
     assert current_client() is client  # the check started no cluster of its own
 
 
@@ -124,7 +123,7 @@ def test_q1_wrong_values_and_types(client: Any) -> None:
 
 # ------------------------------------------------------------------ q2: files per task
 def test_q2_model_answer_and_cases() -> None:
-    assert_passes(q2, solution_namespace(NOTEBOOK, "q2", **SETUP)["files_per_task"])
+    assert_passes(q2, solution_namespace(q1.notebook, "q2", **SETUP)["files_per_task"])
     assert [expected_files_per_task(*c) for c in Q2_CASES] == [7, 234, 13, 1, 1]
 
 
@@ -173,7 +172,7 @@ def test_q2_wrong_answers_name_the_broken_rule() -> None:
 
 # ------------------------------------------------------------------ q3: where is the data
 def test_q3_answers() -> None:
-    assert_passes(q3, solution_namespace(NOTEBOOK, "q3")["answer"])
+    assert_passes(q3, solution_namespace(q1.notebook, "q3")["answer"])
     assert_passes(q3, " b ")
     assert_not_attempted(q3, None)
     assert_fails(q3, "C", "ModuleNotFoundError")

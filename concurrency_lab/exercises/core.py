@@ -46,6 +46,7 @@ __all__ = [
     "failed",
     "not_attempted",
     "passed",
+    "register",
     "solution_from_notebook",
 ]
 
@@ -290,6 +291,43 @@ def solution_from_notebook(notebook: str, grade_id: str) -> str:
     raise LookupError(f"no cell with nbgrader grade_id {grade_id!r} in {path}")
 
 
+# --------------------------------------------------------------------------- lessons
+def lesson_notebook(module_name: str) -> str:
+    """The solutions notebook of a checker: ``...exercises.lesson04`` → ``04_multiprocessing``.
+
+    Derived from the module's number and the files in ``solutions/``, never typed twice.
+    """
+    number = module_name.rsplit(".", 1)[-1].removeprefix("lesson")
+    matches = sorted(SOLUTIONS_DIR.glob(f"{number}_*.ipynb"))
+    if len(matches) != 1:
+        raise LookupError(
+            f"{module_name}: expected one solutions/{number}_*.ipynb, found {len(matches)}"
+        )
+    return matches[0].stem
+
+
+def register(namespace: Mapping[str, Any]) -> list[Problem]:
+    """Tie a lesson module's questions to its solutions notebook; call it last in the module.
+
+    Every :class:`Problem` bound to a module-level name must carry that name (``q1 =
+    ValueProblem(name="q1", ...)``), and its model answer is the solutions cell with the
+    same nbgrader ``grade_id`` unless the problem gives ``solution_code`` itself. Adding a
+    question is then: the solution cell, the problem, its self-test answers.
+    """
+    notebook = lesson_notebook(str(namespace["__name__"]))
+    problems = []
+    for name, value in namespace.items():
+        if not isinstance(value, Problem):
+            continue
+        if value.name != name:
+            raise ValueError(f"{name} = {type(value).__name__}(name={value.name!r}): names differ")
+        value.notebook = notebook
+        if not value.solution_code:
+            value.solution_code = (notebook, name)
+        problems.append(value)
+    return problems
+
+
 # --------------------------------------------------------------------------- problems
 @dataclass
 class Problem:
@@ -303,6 +341,7 @@ class Problem:
     hints: Sequence[str] = ()
     solution_code: str | tuple[str, str] = ""
     solution_note: str = ""
+    notebook: str = field(default="", repr=False)
     _hints_shown: int = field(default=0, init=False, repr=False)
 
     # Subclasses implement this.

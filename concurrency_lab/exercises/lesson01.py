@@ -23,11 +23,11 @@ from concurrency_lab.exercises.core import (
     call_student,
     failed,
     passed,
+    register,
 )
 from concurrency_lab.work.tasks import nominal_duration
 from concurrency_lab.work.timing import fmt_seconds
 
-NOTEBOOK = "01_sequential_io"
 Q1_IDS = [3, 4, 5, 6]
 
 # ---------------------------------------------------------------------------- q1
@@ -56,7 +56,6 @@ q1 = ValueProblem(
         "In a loop, each call must finish before the next one starts. Nothing overlaps.",
         "Look up each task's seconds with `nominal_duration(task_id)` and add them up.",
     ],
-    solution_code=(NOTEBOOK, "q1"),
 )
 
 
@@ -132,7 +131,6 @@ q2 = FunctionProblem(
         "`__enter__` stores `time.perf_counter()` and returns `self`; `__exit__` sets "
         "`self.elapsed = time.perf_counter() - self.start`.",
     ],
-    solution_code=(NOTEBOOK, "q2"),
     solution_note="A generator with `@contextlib.contextmanager` that yields an object "
     "and sets its `elapsed` after the `yield` works too.",
 )
@@ -189,7 +187,6 @@ q3 = FunctionProblem(
         "Read two clocks before and after calling `fn()`: one for wall time, one for CPU time.",
         "`time.perf_counter()` for wall time, `time.process_time()` for this process's CPU time.",
     ],
-    solution_code=(NOTEBOOK, "q3"),
 )
 
 # ---------------------------------------------------------------------------- q4
@@ -212,3 +209,5 @@ q4 = ChoiceProblem(
     hints=["Compare what the CPU does during `time.sleep(2)` with `sum(range(10**8))`."],
     solution_code='q4.check("B")',
 )
+
+PROBLEMS = register(globals())

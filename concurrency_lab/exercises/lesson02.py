@@ -36,14 +36,13 @@ from concurrency_lab.exercises.core import (
     failed,
     not_attempted,
     passed,
+    register,
 )
 from concurrency_lab.exercises.probing import run_with_probe
 from concurrency_lab.work.probes import ProbeTask, overlap_verdict
 from concurrency_lab.work.tasks import nominal_duration
 from concurrency_lab.work.timeline import Event
 from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
-
-NOTEBOOK = "02_threads"
 
 # Sum of task times / wall time that counts as "ran at the same time". A sequential run
 # cannot exceed 1.0 however busy the machine; a concurrent one reaches about 3 here, and
@@ -145,7 +144,6 @@ q1 = FunctionProblem(
         "`threads = [threading.Thread(target=task, args=(i,)) for i in ids]`, then "
         "`t.start()` for each, then `t.join()` for each. Note `args=(i,)`: a tuple.",
     ],
-    solution_code=(NOTEBOOK, "q1"),
     solution_note="`with ThreadPoolExecutor(max_workers=len(ids)) as pool: pool.map(task, ids)` "
     "passes too: leaving the `with` block waits for every task (lesson 03).",
 )
@@ -260,7 +258,6 @@ q2 = FunctionProblem(
         "Use the one lock all threads share, `counter_lock`, and put the whole update inside "
         "it: `with counter_lock: counter.value += 1`, once per loop turn.",
     ],
-    solution_code=(NOTEBOOK, "q2"),
     solution_note="Holding the lock around the whole loop is correct too, but then the "
     "threads take turns for whole calls: keep a locked block as short as the update.",
 )
@@ -489,7 +486,6 @@ q3 = MeasureAndChooseProblem(
         "choose_threads: `best = min(walls.values())`, then the smallest key n with "
         "`walls[n] <= 1.2 * best`; `min(n for n in walls if ...)` does it.",
     ],
-    solution_code=(NOTEBOOK, "q3"),
     solution_note="Any way of running the batch on exactly n threads is fine for "
     "time_threads, e.g. `ThreadPoolExecutor(max_workers=n)` from lesson 03.",
 )
@@ -503,3 +499,5 @@ __all__ = [
     "q3",
     "smallest_within",
 ]
+
+PROBLEMS = register(globals())

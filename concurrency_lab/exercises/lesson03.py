@@ -34,13 +34,13 @@ from concurrency_lab.exercises.core import (
     Verdict,
     failed,
     passed,
+    register,
 )
 from concurrency_lab.exercises.probing import ProbeOutcome, results_verdict, run_with_probe
 from concurrency_lab.work.probes import Probe, ProbeFailure, probe_result
 from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
-    "NOTEBOOK",
     "Q1_DURATIONS",
     "Q2_DURATIONS",
     "Q2_FAIL_IDS",
@@ -51,7 +51,6 @@ __all__ = [
     "q3",
 ]
 
-NOTEBOOK = "03_futures"
 
 
 def _sequential_why(outcome: ProbeOutcome) -> str:
@@ -148,7 +147,6 @@ q1 = FunctionProblem(
         "Or in one line, inside `with ThreadPoolExecutor(max_workers=len(ids)) as executor:` — "
         "`return list(executor.map(task, ids))`: map yields results in input order.",
     ],
-    solution_code=(NOTEBOOK, "q1"),
     solution_note="`submit` + a list of futures + `result()` on each works as well, and so do "
     "threads that each write their own slot of a list (lesson 03, way 1).",
 )
@@ -277,7 +275,6 @@ q2 = FunctionProblem(
         "ends, losing every result after it. `for future in as_completed(future_to_id):` "
         "visits every future, failed or not.",
     ],
-    solution_code=(NOTEBOOK, "q2"),
     solution_note="Instead of try/except you can ask `future.exception()`: None means it "
     "succeeded and `future.result()` is safe to call.",
 )
@@ -443,8 +440,9 @@ q3 = FunctionProblem(
         "Create it with `executor = ThreadPoolExecutor(max_workers=len(ids))` and, once you "
         "have what you need, call `executor.shutdown(wait=False, cancel_futures=True)`.",
     ],
-    solution_code=(NOTEBOOK, "q3"),
     solution_note="With `done, not_done = concurrent.futures.wait(futures, timeout=timeout)` "
     "the answer is shorter still. Either way the slow tasks keep running until they finish: "
     "only the waiting stops.",
 )
+
+PROBLEMS = register(globals())

@@ -47,6 +47,7 @@ from concurrency_lab.exercises.core import (
     failed,
     first_difference,
     passed,
+    register,
 )
 from concurrency_lab.exercises.probing import order_verdict, run_with_probe
 from concurrency_lab.exercises.worker_modules import SpawnRun, spawn_trial
@@ -55,7 +56,6 @@ from concurrency_lab.work.probes import probe_result, processes_verdict
 from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
 __all__ = [
-    "NOTEBOOK",
     "Q1_WORK",
     "Q2_INPUTS",
     "Q2_MODULE",
@@ -68,7 +68,6 @@ __all__ = [
     "q3",
 ]
 
-NOTEBOOK = "04_multiprocessing"
 
 
 # ---------------------------------------------------------------------------- q1
@@ -177,7 +176,6 @@ q1 = FunctionProblem(
         "`executor.map` returns a lazy iterator: `return list(executor.map(task, items))` — "
         "inside the `with` block.",
     ],
-    solution_code=(NOTEBOOK, "q1"),
     solution_note="`with multiprocessing.Pool() as pool: return pool.map(task, items)` works "
     "as well. The task is a picklable object from a module, so this works under every "
     "start method; a function defined in a cell would not under spawn (Q2).",
@@ -238,7 +236,6 @@ q2 = FunctionProblem(
         "can import. Edited the file? Run the %%writefile cell again, then the check: it "
         "re-imports the file.",
     ],
-    solution_code=(NOTEBOOK, "q2"),
     solution_note="Nothing else may run when the file is imported: every spawned worker "
     'imports it. Start pools in the notebook (or under `if __name__ == "__main__":` in a '
     "script).",
@@ -394,7 +391,8 @@ q3 = ChunksizeProblem(
         "Pool.map's own rule of thumb: about four chunks per worker — "
         "100_000 // (4 * 2) = 12_500. Anything from a few hundred up works well here.",
     ],
-    solution_code=(NOTEBOOK, "q3"),
     solution_note="multiprocessing's Pool.map picks such a chunksize itself when you give "
     "none; imap, imap_unordered and ProcessPoolExecutor.map default to chunksize 1.",
 )
+
+PROBLEMS = register(globals())

@@ -58,6 +58,7 @@ from concurrency_lab.exercises.core import (
     call_student,
     failed,
     passed,
+    register,
 )
 from concurrency_lab.exercises.worker_modules import (
     import_time_problem,
@@ -66,7 +67,6 @@ from concurrency_lab.exercises.worker_modules import (
 )
 
 __all__ = [
-    "NOTEBOOK",
     "Q2_HOLD_LIMIT",
     "Q2_MODULE",
     "Q2_PROCESSES",
@@ -77,7 +77,6 @@ __all__ = [
     "q3",
 ]
 
-NOTEBOOK = "05_project_file_batching"
 
 
 def _names(n: int) -> list[str]:
@@ -305,7 +304,6 @@ q1 = FunctionProblem(
         "TypeError(...)` and `if n_batches < 1: raise ValueError(...)`. An empty list then "
         "needs no special case: min(n, 0) is 0 batches, `[]`.",
     ],
-    solution_code=(NOTEBOOK, "q1"),
     solution_note="Contiguous slices work too, if the remainder is spread: the first "
     "len(files) % n batches get one file more (`concurrency_lab.work.batching.batch_files(files, "
     'n, "contiguous")`).',
@@ -583,7 +581,6 @@ q2 = FunctionProblem(
         "per argument — and keeps the results in order. run and combine are imported at the "
         "top of the file, from concurrency_lab.work.project.",
     ],
-    solution_code=(NOTEBOOK, "q2"),
     solution_note="main itself runs in the notebook's process; only run (a function of the "
     "concurrency_lab package, importable by name) travels to the workers. A worker function "
     "of your own would have to live in this file too.",
@@ -695,7 +692,8 @@ q3 = FunctionProblem(
         "`batches[lightest].append(path)` and `loads[lightest] += size(path)`. Make "
         "min(n_batches, len(file_paths)) batches, as in Q1.",
     ],
-    solution_code=(NOTEBOOK, "q3"),
     solution_note='`concurrency_lab.work.batching.batch_files(files, n, "balanced")` is the same '
     "rule, with a heap instead of min() — it matters only for many batches.",
 )
+
+PROBLEMS = register(globals())

@@ -55,13 +55,13 @@ from concurrency_lab.exercises.core import (
     failed,
     first_difference,
     passed,
+    register,
 )
 from concurrency_lab.exercises.probing import results_verdict
 from concurrency_lab.work.probes import probe_result
 from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
-    "NOTEBOOK",
     "Q1_DURATIONS",
     "Q2_DURATIONS",
     "Q2_FAIL_URLS",
@@ -73,7 +73,6 @@ __all__ = [
     "q3",
 ]
 
-NOTEBOOK = "06_asyncio"
 TIMEOUT = 5.0
 
 
@@ -130,7 +129,6 @@ q1 = FunctionProblem(
         "`return await asyncio.gather(*(fetch(i) for i in ids))` — the `*` unpacks the "
         "coroutines into separate arguments, and gather returns their results in that order.",
     ],
-    solution_code=(NOTEBOOK, "q1"),
     solution_note="Creating tasks first (`tasks = [asyncio.create_task(fetch(i)) for i in "
     "ids]`) and then awaiting each in a loop is also concurrent: the tasks are running "
     "already while you wait for the first. On Python 3.11+ an `asyncio.TaskGroup` does the "
@@ -293,7 +291,6 @@ q2 = FunctionProblem(
         "exception in the results list instead of raising it; "
         "`dict(zip(urls, results))` then gives the dict.",
     ],
-    solution_code=(NOTEBOOK, "q2"),
     solution_note="`limit` worker coroutines that take urls from an `asyncio.Queue` keep the "
     "slots busy just as well; so does a try/except inside `fetch_one` that returns the error.",
 )
@@ -433,8 +430,9 @@ q3 = FunctionProblem(
         "`return await asyncio.to_thread(parse, page)` runs parse in a worker thread and "
         "suspends only this coroutine until it is done.",
     ],
-    solution_code=(NOTEBOOK, "q3"),
     solution_note="Before Python 3.9 the same is "
     "`await asyncio.get_running_loop().run_in_executor(None, parse, page)`, which also "
     "lets you choose the executor (a process pool for CPU-heavy parsing).",
 )
+
+PROBLEMS = register(globals())

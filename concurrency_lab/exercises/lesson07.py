@@ -34,15 +34,15 @@ from concurrency_lab.exercises.core import (
     call_student,
     failed,
     passed,
+    register,
 )
 from concurrency_lab.work.timing import fmt_seconds
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["NOTEBOOK", "Q1_TIMEOUT", "Q2_CASES", "expected_files_per_task", "q1", "q2", "q3"]
+__all__ = ["Q1_TIMEOUT", "Q2_CASES", "expected_files_per_task", "q1", "q2", "q3"]
 
-NOTEBOOK = "07_scaling_out"
 Q1_TIMEOUT = 60.0
 """Seconds q1 waits for the student's function (the model answer needs a fraction of one;
 a busy machine starting a cluster may need several)."""
@@ -198,7 +198,6 @@ q1 = FunctionProblem(
         "gives combine the partial results on a worker. Call `.result()` on the future it "
         "returns.",
     ],
-    solution_code=(NOTEBOOK, "q1"),
     solution_note="`[client.submit(project.run, b, i) for i, b in enumerate(batches)]` builds "
     "the same list of futures one by one.",
 )
@@ -310,7 +309,6 @@ q2 = FunctionProblem(
         "Then cap it: every worker should get a task, so b should not exceed an equal share, "
         "math.ceil(n_files / n_workers). And never return less than 1.",
     ],
-    solution_code=(NOTEBOOK, "q2"),
     solution_note="If the two rules disagree (tiny files, few of them), the cap wins: idle "
     "workers cost more than the overhead does.",
 )
@@ -341,5 +339,6 @@ q3 = ChoiceProblem(
         "The report lists every file by name with a reason. Which processes opened the "
         "files, and on which machines?",
     ],
-    solution_code=(NOTEBOOK, "q3"),
 )
+
+PROBLEMS = register(globals())

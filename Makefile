@@ -5,52 +5,82 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-STAMP := $(VENV)/.installed
-# Notebook tests run the real notebooks at this fraction of lecture scale.
-TEST_SCALE ?= 0.02
+# What is installed, one stamp per requirements file: a student's `make lab` installs the
+# course only; `make test` adds the test tools; `make test-browser` adds Playwright.
+LAB := $(VENV)/.installed-lab
+DEV := $(VENV)/.installed-dev
+BROWSER := $(VENV)/.installed-browser
+# The course as shipped, copied for a test run (exercises generated from solutions/).
+STAGE := build/nbtest
 # Parallel pytest workers: most notebook time is sleeping, so a few more than the cores.
 TEST_WORKERS ?= 4
+# Where make test-pythons looks for Debian's Python 3.14 and 3.15 (README, "Pythons").
+PYTHONS_CHROOT ?= /opt/pythons/debian
 
-.PHONY: help install lab test test-browser lint notebooks exercises benchmark benchmark-batching clean
+.PHONY: help install lab test test-busy test-browser test-pythons lint notebooks exercises \
+	benchmark benchmark-batching constraints clean
 
 help:
 	@echo "make lab        - set up .venv (first time) and open the course in JupyterLab"
-	@echo "make test       - set up .venv (first time) and run every test"
+	@echo "make test       - set up .venv with the test tools (first time) and run every test"
+	@echo "make test-busy  - make test while another process keeps one core busy"
 	@echo "make test-browser - run every lesson in JupyterLab in Chromium (screenshots)"
+	@echo "make test-pythons - make test on every Python >= 3.11 found (pyenv, Debian folder)"
 	@echo "make notebooks  - re-run lessons and solutions at lecture scale, store outputs"
 	@echo "make exercises  - regenerate exercises/ from solutions/"
-	@echo "make benchmark  - time each notebook at test scale and the whole suite"
+	@echo "make benchmark  - time each notebook at test scale and a worker's imports"
 	@echo "make benchmark-batching - the file-batching project: main vs sequential, joblib, LPT"
+	@echo "make constraints - record the installed (tested) package versions in constraints.txt"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-
-$(STAMP): requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -r requirements.txt
-	@touch $(STAMP)
 
-install: $(STAMP)
+$(LAB): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install -r requirements.txt
+	@touch $@
+
+$(DEV): requirements-dev.txt pyproject.toml | $(PY)
+	$(PY) -m pip install -r requirements-dev.txt
+	@touch $@ $(LAB)
+
+$(BROWSER): requirements-browser.txt pyproject.toml | $(PY)
+	$(PY) -m pip install -r requirements-browser.txt
+	@touch $@ $(DEV) $(LAB)
+
+install: $(LAB)
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-lab: install
+lab: $(LAB)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) notebooks/00_welcome.ipynb
 
-lint: install
-	$(PY) -m ruff check .
+# Lint the course as shipped: everything but exercises/ (yours to answer), then the
+# exercises as generated from solutions/.
+lint: $(DEV)
+	$(PY) -m concurrency_lab.dev.stage $(STAGE)
+	$(PY) -m ruff check . $(STAGE)/exercises
 
+# Tests the course as shipped, never your answers: lessons and solutions compared with
+# their stored outputs (nbval, fork), every notebook under spawn and forkserver, the
+# exercises as generated from solutions/, and the unit tests. The test scale is set in
+# one place: concurrency_lab/dev/nbtesting.py (TEST_SCALE). Long runs are listed first.
 test: lint
-	CONCURRENCY_LAB_SCALE=$(TEST_SCALE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope \
-		tests notebooks solutions \
-		--nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
-		--nbval-cell-timeout 60
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope \
+		tests/test_start_methods.py $(STAGE)/notebooks $(STAGE)/solutions tests \
+		--nbval --nbval-kernel-name concurrency-lab-fork \
+		--nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 60
+
+# The same, with a bounded busy loop on one core for the length of the run.
+BUSY_CORES ?= 1
+test-busy: $(DEV)
+	$(PY) -m concurrency_lab.dev.busy --cores $(BUSY_CORES) -- $(MAKE) test
 
 # The lessons in a real JupyterLab, driven through Debian's Chromium by Playwright (no
 # browser download). Installs the chromium package when it is missing and we may.
 CHROMIUM ?= /usr/bin/chromium
-test-browser: install
+test-browser: $(BROWSER)
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update && apt-get install -y chromium; \
@@ -62,18 +92,25 @@ test-browser: install
 	fi
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:xdist tests/browser
 
-notebooks: install
+# Maintainers: make test on every Python >= 3.11 this machine has, each in a fresh clone.
+test-pythons:
+	PYTHONS_CHROOT=$(PYTHONS_CHROOT) bash scripts/test_pythons.sh
+
+notebooks: $(DEV)
 	CONCURRENCY_LAB_SCALE=1 $(PY) -m concurrency_lab.dev.nbrun notebooks/*.ipynb solutions/*.ipynb
 
-exercises: install
+exercises: $(DEV)
 	$(PY) -m concurrency_lab.dev.generate
 
-benchmark: install
+benchmark: $(DEV)
 	$(PY) tests/benchmark_suite.py
 
 # Ratios measured side by side in one run; --check exits non-zero when a target is missed.
-benchmark-batching: install
+benchmark-batching: $(DEV)
 	$(PY) -m benchmarks.batching --check
 
+constraints: $(BROWSER)
+	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

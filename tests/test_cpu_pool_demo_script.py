@@ -1,4 +1,10 @@
-"""scripts/cpu_pool_demo.py runs as a script, under every start method, with its guard."""
+"""scripts/cpu_pool_demo.py runs as a script, under every start method, with its guard.
+
+The script uses the platform's default start method; to try another, the test sets it
+first and then runs the file as ``__main__`` (``runpy.run_path``), which is what
+``python scripts/cpu_pool_demo.py`` does: spawned workers re-import it as ``__mp_main__``
+and its ``if __name__ == "__main__":`` guard keeps them from starting pools of their own.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,21 @@ import sys
 
 import pytest
 
-from concurrency_lab.dev.nbtesting import ROOT, kernel_env
+from concurrency_lab.dev.nbtesting import ROOT
 
 SCRIPT = ROOT / "scripts" / "cpu_pool_demo.py"
 
 
 def _run(*args: str, method: str = "fork") -> subprocess.CompletedProcess[str]:
-    env = kernel_env(method)
-    env["CONCURRENCY_LAB_SCALE"] = "0.002"
+    env = {**os.environ, "CONCURRENCY_LAB_SCALE": "0.002"}
+    code = (
+        "import multiprocessing, runpy, sys\n"
+        f"multiprocessing.set_start_method({method!r}, force=True)\n"
+        f"sys.argv = [{str(SCRIPT)!r}, *{list(args)!r}]\n"
+        f"runpy.run_path({str(SCRIPT)!r}, run_name='__main__')\n"
+    )
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+        [sys.executable, "-c", code],
         env=env,
         capture_output=True,
         text=True,
@@ -27,7 +38,7 @@ def _run(*args: str, method: str = "fork") -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_prints_sequential_pool_and_speedup(method: str) -> None:
     done = _run("--workers", "2", "--tasks", "3", method=method)
     assert done.returncode == 0, done.stderr

@@ -1,12 +1,16 @@
 """Exercises are generated from solutions, and every stored solution check shows ✓.
 
 (That exercise notebooks run to the end with every check saying "not attempted" is
-tested under every start method in ``test_start_methods.py``.)
+tested under every start method in ``test_start_methods.py``, on exercises generated from
+``solutions/`` — never on ``exercises/`` as it is in a checkout, where a student may have
+answered them.)
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -23,9 +27,35 @@ from concurrency_lab.dev.nbtesting import ROOT
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 
 
-def test_committed_exercises_match_their_solutions(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["--check"])
-    assert status == 0, capsys.readouterr().err
+def _committed(path: Path) -> str:
+    """The exercise as committed (HEAD), not as a student may have answered it since."""
+    relative = path.relative_to(ROOT).as_posix()
+    shown = subprocess.run(
+        ["git", "show", f"HEAD:{relative}"], cwd=ROOT, capture_output=True, text=True
+    )
+    if shown.returncode == 0:
+        return shown.stdout
+    return path.read_text(encoding="utf-8")  # not a git checkout (a zip): the files as they are
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_committed_exercises_match_their_solutions(path: Path) -> None:
+    generated = nbformat.writes(make_exercise(nbformat.read(path, as_version=4))) + "\n"
+    assert _committed(ROOT / "exercises" / path.name) == generated, (
+        f"exercises/{path.name} is out of sync with solutions/: run `make exercises`"
+    )
+
+
+def test_generate_check_reports_out_of_sync_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "exercises").mkdir()
+    shutil.copy(SOLUTIONS[0], tmp_path / "solutions" / SOLUTIONS[0].name)
+    assert main(["--root", str(tmp_path), "--check"]) == 1
+    assert "out of sync" in capsys.readouterr().err
+    assert main(["--root", str(tmp_path)]) == 0
+    assert main(["--root", str(tmp_path), "--check"]) == 0
 
 
 def test_every_solution_has_its_exercise_and_lesson() -> None:

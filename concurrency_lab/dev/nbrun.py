@@ -31,10 +31,13 @@ def execute_notebook(
     *,
     env: Mapping[str, str] | None = None,
     timeout: int = 600,
+    kernel_name: str = KERNEL_NAME,
 ) -> nbformat.NotebookNode:
     """Run ``path`` in a new kernel (working directory = its folder); return the result.
 
-    ``env`` is the kernel's whole environment (default: this process's). ``timeout`` is
+    ``env`` is the kernel's whole environment (default: this process's); ``kernel_name``
+    a kernelspec (the tests use one per start method, see
+    :mod:`concurrency_lab.dev.nbtesting`). ``timeout`` is
     per cell, in seconds: a cell that hangs (a pool under spawn with a function defined in
     the notebook, say) fails the run instead of blocking it forever.
     """
@@ -42,7 +45,7 @@ def execute_notebook(
     client = NotebookClient(
         nb,
         timeout=timeout,
-        kernel_name=KERNEL_NAME,
+        kernel_name=kernel_name,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
         # Every output is in `nb` by then; a graceful shutdown would only wait (~2.5 s)

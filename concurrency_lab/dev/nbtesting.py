@@ -1,72 +1,89 @@
-"""The test-suite's notebook machinery, loaded as a pytest plugin (see pyproject.toml).
+"""The test-suite's notebook set-up, loaded as a pytest plugin (see ``pyproject.toml``).
 
-Three things happen here, for every pytest run in this repository:
+``make test`` runs every notebook as shipped: lessons and solutions compared cell by cell
+with their stored outputs (nbval), and every notebook run again under each multiprocessing
+start method (``tests/test_start_methods.py``). This plugin does the three things those
+runs need, and nothing else:
 
-1. **Kernels see fd-level output.** ipykernel forwards output written straight to file
-   descriptor 1/2 (spawned children, ``!cmd``) only when ``PYTEST_CURRENT_TEST`` is unset.
-   nbval's kernel would inherit it from pytest, so outputs under test would differ from
-   what JupyterLab shows. :func:`kernel_env` builds a kernel environment without it, and
-   nbval's ``start_new_kernel`` is wrapped to use that environment.
-2. **One start method per kernel.** :func:`kernel_env` puts ``_startmethod/`` (a
-   ``sitecustomize``) on ``PYTHONPATH`` and names the method. nbval's comparison run uses
-   ``fork``; ``tests/test_start_methods.py`` runs every notebook under spawn and forkserver.
-3. **A report.** At the end: how many notebook cells nbval compared, ignored and skipped.
+1. **The test scale, in one place.** :data:`TEST_SCALE` is put in the environment before
+   any test runs (unless ``CONCURRENCY_LAB_SCALE`` is already set), so in-process tests,
+   kernels and their children all see it.
+2. **A kernel per start method.** :func:`install_kernels` writes three kernelspecs,
+   ``concurrency-lab-fork`` / ``-spawn`` / ``-forkserver``, into a private folder on
+   ``JUPYTER_PATH`` (your own JupyterLab never lists them). Each starts ipykernel after
+   ``multiprocessing.set_start_method(...)`` — the start method a student on Linux before
+   3.14 (fork), macOS/Windows (spawn) or Linux from 3.14 (forkserver) gets — and without
+   ``PYTEST_CURRENT_TEST``, because ipykernel forwards fd-level output (spawned children,
+   ``!cmd``) only when that variable is unset. nbval picks one with
+   ``--nbval-kernel-name concurrency-lab-fork``.
+3. **A count.** At the end: how many notebook cells nbval compared, ignored and skipped.
 
 It is a plugin rather than a ``conftest.py`` so that it also applies when pytest is
-pointed at a single notebook (``pytest --nbval notebooks/02_threads.ipynb``).
+pointed at a single notebook (``pytest --nbval --nbval-kernel-name concurrency-lab-fork
+notebooks/02_threads.ipynb``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
+import json
 import os
-import re
+import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTMETHOD_DIR = Path(__file__).resolve().parent / "_startmethod"
 TEST_SCALE = "0.02"
+"""The fraction of lecture scale the tests run at (a 1–3 s wait becomes 20–60 ms)."""
 START_METHODS = ("fork", "spawn", "forkserver")
-NBVAL_START_METHOD = "fork"
 
 
-def kernel_env(start_method: str) -> dict[str, str]:
-    """The environment for a notebook kernel under test, forcing ``start_method``."""
+def kernel_name(start_method: str) -> str:
+    """The kernelspec name for ``start_method``: ``'concurrency-lab-spawn'``."""
     if start_method not in START_METHODS:
         raise ValueError(f"start_method must be one of {START_METHODS}, got {start_method!r}")
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-    env.setdefault("CONCURRENCY_LAB_SCALE", TEST_SCALE)
-    env["CONCURRENCY_LAB_START_METHOD"] = start_method
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(STARTMETHOD_DIR), env.get("PYTHONPATH", "")) if p
+    return f"concurrency-lab-{start_method}"
+
+
+def _launcher(start_method: str) -> str:
+    # What `python -m ipykernel_launcher` does, after choosing the start method.
+    return (
+        "import sys, multiprocessing\n"
+        f"multiprocessing.set_start_method({start_method!r}, force=True)\n"
+        "if sys.path[0] == '':\n"
+        "    del sys.path[0]\n"
+        "from ipykernel.kernelapp import launch_new_instance\n"
+        "launch_new_instance()\n"
     )
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    return env
 
 
-def _wrap_nbval_kernel() -> None:
-    try:
-        import nbval.kernel as nbval_kernel
-    except ImportError:  # nbval not installed: an nbval run would say so itself
-        return
-    original = nbval_kernel.start_new_kernel
-    if getattr(original, "_concurrency_lab", False):
-        return
+def install_kernels(folder: Path) -> Path:
+    """Write the three kernelspecs under ``folder/kernels`` and return ``folder``."""
+    for method in START_METHODS:
+        spec_dir = folder / "kernels" / kernel_name(method)
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        argv = ["env", "-u", "PYTEST_CURRENT_TEST", sys.executable, "-c", _launcher(method)]
+        spec = {
+            "argv": [*argv, "-f", "{connection_file}"],
+            "display_name": f"Python (course tests, {method})",
+            "language": "python",
+            "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        }
+        (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    return folder
 
-    def start_new_kernel(*args, **kwargs):
-        kwargs.setdefault("env", kernel_env(NBVAL_START_METHOD))
-        return original(*args, **kwargs)
 
-    start_new_kernel._concurrency_lab = True  # type: ignore[attr-defined]
-    nbval_kernel.start_new_kernel = start_new_kernel
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("CONCURRENCY_LAB_SCALE", TEST_SCALE)
+    folder = install_kernels(Path(tempfile.mkdtemp(prefix="concurrency-lab-kernels-")))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(folder), os.environ.get("JUPYTER_PATH", "")) if p
+    )
 
 
+# --------------------------------------------------------------------------- the count
 def nbval_mode(item: pytest.Item) -> str | None:
     """'compared', 'ignored' or 'skipped' for an nbval cell item; None for other items."""
     if type(item).__name__ != "IPyNbCell":
@@ -81,95 +98,6 @@ def nbval_mode(item: pytest.Item) -> str | None:
 
 
 _counts: Counter[str] = Counter()
-
-
-@contextlib.contextmanager
-def one_run_at_a_time(notebook: Path) -> Iterator[None]:
-    """Hold a lock for ``notebook``: no two test runs execute the same notebook at once.
-
-    ``make test`` runs a notebook up to three times in parallel workers (nbval under fork,
-    then spawn and forkserver). A notebook that writes a module with ``%%writefile`` writes
-    it next to itself; one run truncating the file while another imports it would see an
-    empty module. The lock (an ``flock`` on a file in the temp folder) makes the runs of
-    one notebook take turns; different notebooks still run side by side, and so do the runs
-    of a notebook that writes no file.
-    """
-    try:
-        import fcntl
-    except ImportError:  # Windows: the tests use Linux/macOS tools anyway (README)
-        yield
-        return
-    if "%%writefile" not in notebook.read_text(encoding="utf-8"):
-        yield  # writes nothing next to itself: its runs may overlap
-        return
-    key = hashlib.sha1(str(notebook.resolve()).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"concurrency_lab-{key}.lock"
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-_held: dict[Path, contextlib.ExitStack] = {}
-
-
-def _nbval_file(item: pytest.Item | None) -> Path | None:
-    if item is None or type(item).__name__ != "IPyNbCell":
-        return None
-    return Path(item.parent.path)  # type: ignore[union-attr]
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    path = _nbval_file(item)
-    if path is not None and path not in _held:  # the notebook's first cell
-        stack = contextlib.ExitStack()
-        stack.enter_context(one_run_at_a_time(path))
-        _held[path] = stack
-
-
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    path = _nbval_file(item)
-    if path is not None and _nbval_file(nextitem) != path and path in _held:
-        _held.pop(path).close()  # the notebook's last cell
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    _wrap_nbval_kernel()
-
-
-def _run_order(item: pytest.Item) -> tuple[int, int, int]:
-    """Longest first: whole-notebook runs, then nbval's notebooks, then the unit tests.
-
-    ``pytest -n 4 --dist loadscope`` hands out test scopes (a notebook, a class, a module)
-    in collection order. With the longest first, the short ones fill the gaps at the end
-    instead of one long notebook starting last and keeping the others waiting — the
-    longest-processing-time-first rule of lesson 05, applied to the test suite. Within a
-    group, later lessons first: they start pools and clusters, the early ones only sleep.
-    """
-    nodeid = item.nodeid
-    found = re.search(r"(?:^|[/_])(\d\d)_[a-z]", nodeid)
-    later_first = -int(found.group(1)) if found else 0
-    # runs of the same notebook apart: all spawn runs, then all forkserver runs, ...
-    method = next((i for i, m in enumerate(START_METHODS) if nodeid.count(f"_{m}::")), 0)
-    groups = (
-        "test_start_methods.py::Test_notebooks_",
-        "notebooks/",
-        "test_start_methods.py::Test_solutions_",
-        "test_start_methods.py::Test_exercises_",
-        "solutions/",
-    )
-    for rank, prefix in enumerate(groups):
-        if prefix in nodeid if "::" in prefix else nodeid.startswith(prefix):
-            return rank, method, later_first
-    return len(groups), 0, 0
-
-
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    items.sort(key=_run_order)  # stable: the order within each group is kept
 
 
 @pytest.hookimpl(wrapper=True)

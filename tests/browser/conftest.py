@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from concurrency_lab.dev.nbtesting import TEST_SCALE
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -42,7 +44,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-TEST_SCALE = "0.02"
 LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
 
 # JupyterLab settings for the run: every cell stays in the DOM (the default windowing

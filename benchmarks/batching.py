@@ -16,10 +16,11 @@ and times, on the same machine in the same run, with ``--workers`` processes (de
 the CPUs this process may use):
 
 * ``run_sequential`` - the baseline, one loop in this process;
-* ``main`` - one batch per worker in a ``ProcessPoolExecutor`` (round-robin and balanced),
-  with a new pool per call, and once with one pool reused across calls;
-* one task per file: ``main_per_file`` (``ProcessPoolExecutor.map``, chunksize 1) and
-  ``multiprocessing.Pool.starmap`` (chunksize 1);
+* ``main(files, n)`` and ``main(files, n, "round_robin")`` - one batch per worker in a
+  new ``ProcessPoolExecutor`` per call, as a user calls it; and ``run_batches`` on one
+  pool reused across calls (the lesson's helper: the same ``run`` and ``combine``);
+* one task per file: ``run_per_file`` (``ProcessPoolExecutor.map``, chunksize 1, a new
+  pool per call) and ``multiprocessing.Pool.starmap`` (chunksize 1);
 * ``joblib.Parallel(n_jobs=N)`` doing the same per-file work, then ``combine``;
 * on the skewed files: ``main`` with round-robin against balanced (LPT) batches.
 
@@ -44,10 +45,10 @@ batch: it does not grow while other programs hold the CPU, so sequential CPU tim
 The balanced **makespan** is the busiest batch's run time (``max(result.busy)``) against
 the ideal, the batches' total busy time divided by the number of workers.
 
-Targets on a 2-core machine: ``main`` ≥ 1.8× faster than sequential; ≥ 1.0× against
-joblib, like for like (joblib keeps its workers between calls, so ``main`` here reuses one
-pool too; ``main`` with a new pool per call is shown next to it); balanced makespan within
-5 % of the ideal.
+Targets on a 2-core machine: ``main`` ≥ 1.8× faster than sequential; the same batches ≥ 1.0×
+against joblib, like for like (joblib keeps its workers between calls, so the batches here
+run in one reused pool too, with ``run_batches``; ``main`` with a new pool per call is shown
+next to it); balanced makespan within 5 % of the ideal.
 """
 
 from __future__ import annotations
@@ -107,6 +108,13 @@ def _joblib_run(paths: list[Path], workers: int) -> project.Result:
 
     partials = Parallel(n_jobs=workers)(delayed(project.run)([p], i) for i, p in enumerate(paths))
     return project.combine(partials)
+
+
+def _per_file(
+    paths: list[Path], workers: int, ctx: multiprocessing.context.BaseContext
+) -> project.Result:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        return project.run_per_file(pool, paths).result
 
 
 def _pool_starmap(paths: list[Path], workers: int, ctx: multiprocessing.context.BaseContext):
@@ -174,7 +182,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=usable_cpus(), help="pool size")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (≥ 3)")
-    parser.add_argument("--start-method", default=None, help="fork, spawn or forkserver")
+    parser.add_argument(
+        "--start-method",
+        default=None,
+        choices=multiprocessing.get_all_start_methods(),
+        help="set for the whole run (default: the platform's)",
+    )
     parser.add_argument(
         "--folder", type=Path, default=DATA_DIR / "bench", help="where the datasets go"
     )
@@ -250,7 +263,9 @@ def _measure(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ[ENV_VAR] = "1"  # the benchmark always works at lecture scale
-    ctx = multiprocessing.get_context(args.start_method)
+    if args.start_method is not None:  # for every pool of this run, main's included
+        multiprocessing.set_start_method(args.start_method, force=True)
+    ctx = multiprocessing.get_context()
     n = args.workers
 
     even = make_dataset(args.folder / "even", n_files=args.files, rows=args.rows, seed=args.seed)
@@ -271,25 +286,25 @@ def main(argv: list[str] | None = None) -> int:
             "main",
             f"main, {n} processes (its default: balanced batches)",
             "even",
-            lambda: project.main(even, n, mp_context=ctx),
+            lambda: project.main(even, n),
         ),
         Variant(
             "main_rr",
             f"main, {n} processes, round_robin batches",
             "even",
-            lambda: project.main(even, n, "round_robin", mp_context=ctx),
+            lambda: project.main(even, n, "round_robin"),
         ),
         Variant(
             "main_reuse",
-            f"main, {n} processes, one pool reused (as joblib does)",
+            f"run_batches, {n} balanced batches, one pool reused (as joblib does)",
             "even",
-            lambda: project.main(even, n, executor=shared_pool),
+            lambda: project.run_batches(shared_pool, batch_files(even, n, "balanced")).result,
         ),
         Variant(
             "per_file",
-            "one task per file: main_per_file (executor.map)",
+            "one task per file: run_per_file (executor.map, a new pool)",
             "even",
-            lambda: project.main_per_file(even, n, mp_context=ctx),
+            lambda: _per_file(even, n, ctx),
         ),
         Variant(
             "pool_map",
@@ -310,13 +325,13 @@ def main(argv: list[str] | None = None) -> int:
             "skew_rr",
             f"main, {n} processes, round_robin batches",
             "skewed",
-            lambda: project.main(skewed, n, "round_robin", mp_context=ctx),
+            lambda: project.main(skewed, n, "round_robin"),
         ),
         Variant(
             "skew_bal",
             f"main, {n} processes, balanced batches",
             "skewed",
-            lambda: project.main(skewed, n, "balanced", mp_context=ctx),
+            lambda: project.main(skewed, n, "balanced"),
         ),
     ]
     by_key = {v.key: v for v in variants}
@@ -414,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             speedup >= TARGET_SPEEDUP,
         ),
         (
-            "main vs joblib.Parallel, both reusing warm workers (like for like)",
+            "batches in a reused pool (run_batches) vs joblib.Parallel, warm (like for like)",
             reuse_vs_joblib,
             f"≥ {fmt_ratio(TARGET_VS_JOBLIB)}",
             reuse_vs_joblib >= TARGET_VS_JOBLIB,

@@ -22,10 +22,11 @@
 #     (find-links, file:// indexes) and copies the host's pip configuration, CA bundle and
 #     resolv.conf in, so pip inside sees the same indexes; it unmounts on exit.
 #
-# Usage: scripts/test_pythons.sh [--only 3.14[,3.15]]... [--keep]
+# Usage: scripts/test_pythons.sh [--only 3.14[,3.15]]... [--keep] [--list]
 #   --only V   test only interpreters whose version is V or starts with V. (repeatable,
 #              comma-separated lists allowed: --only 3.11,3.14)
 #   --keep     keep the clones (with their .venv) for debugging; their paths are printed
+#   --list     only list the interpreters that would be tested (version, start method, GIL)
 # Logs of every install and test run go to $TEST_PYTHONS_LOGDIR (default: a new folder
 # /tmp/test-pythons-<date>); the path is printed. Exit status: 0 if every interpreter
 # installed and passed, 1 if any failed, 2 for a usage error or no interpreter found.
@@ -40,19 +41,21 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 # ---- options -----------------------------------------------------------------------------
 ONLY=()
 KEEP=0
+LIST=0
 while (($#)); do
     case $1 in
         --only) [[ $# -ge 2 ]] || { echo "--only needs a version, e.g. --only 3.14" >&2; exit 2; }
                 IFS=, read -ra more <<<"$2"; ONLY+=("${more[@]}"); shift 2 ;;
         --only=*) IFS=, read -ra more <<<"${1#--only=}"; ONLY+=("${more[@]}"); shift ;;
         --keep) KEEP=1; shift ;;
+        --list) LIST=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 REPO=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
-COMMIT=$(git -C "$REPO" log -1 --format='%h %s')
+COMMIT=$(git -C "$REPO" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M')
 LOGDIR=${TEST_PYTHONS_LOGDIR:-${TMPDIR:-/tmp}/test-pythons-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$LOGDIR"
 
@@ -63,8 +66,20 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES VIRTUAL_ENV PYTHONPATH PYTHONHOME
 # ---- cleanup: unmount what we mounted, remove clones unless --keep ------------------------
 MOUNTED=()   # mount points this script mounted, in mounting order
 CLONES=()    # temporary folders holding clones
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
-    local i m
+    local i m users=()
+    # Others may be working in the folder on the mounts we made (they saw them there and
+    # mounted nothing): then leave the mounts in place rather than pull /proc from under them.
+    if ((${#MOUNTED[@]})); then
+        for m in /proc/[0-9]*; do
+            [[ $(readlink "$m/root" 2>/dev/null) == "$CHROOT" ]] && users+=("${m#/proc/}")
+        done
+        if ((${#users[@]})); then
+            echo "note: left ${MOUNTED[*]} mounted: processes ${users[*]} run in $CHROOT" >&2
+            MOUNTED=()
+        fi
+    fi
     for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
         m=${MOUNTED[i]}
         # A process a test left behind may still hold a file there: then detach lazily.
@@ -126,7 +141,7 @@ declare -A HOST_MINORS=()
 for py in "$PYENV_DIR"/versions/*/bin/python3; do
     [[ -x $py ]] || continue
     v=$("$py" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null) || continue
-    [[ $v == 3.* ]] && (($(minor_of "$v") >= MIN_MINOR)) || continue
+    if [[ $v != 3.* ]] || (($(minor_of "$v") < MIN_MINOR)); then continue; fi
     HOST_MINORS[$(minor_of "$v")]=1
     wanted "$v" && FOUND+=("$v|host|$py")
 done
@@ -136,7 +151,7 @@ if [[ -d $CHROOT ]]; then
         name=${py##*/}
         [[ $name =~ ^python3\.([0-9]+)$ && -x $py ]] || continue
         minor=${BASH_REMATCH[1]}
-        ((minor >= MIN_MINOR)) && [[ -z ${HOST_MINORS[$minor]:-} ]] || continue
+        if ((minor < MIN_MINOR)) || [[ -n ${HOST_MINORS[$minor]:-} ]]; then continue; fi
         if ((EUID != 0)); then
             echo "skipping chroot $name: running it needs root" >&2
             continue
@@ -169,7 +184,8 @@ if printf '%s\n' "${FOUND[@]}" | grep -q '|chroot|'; then
     done
     # Files and folders the pip configuration and PIP_* variables name (find-links folders,
     # file:// indexes, a constraints file, a cert): folders bind-mounted read-only at the
-    # same path, files copied.
+    # same path, files copied. A local index ".../simple" links its pages to files beside
+    # it (../../files/x.whl), so its parent folder is mounted.
     pip_values=$(
         for f in "${PIP_CONFS[@]}"; do
             [[ -f $f ]] && sed -n 's/^[^#;[]*=[[:space:]]*//p' "$f"
@@ -179,7 +195,9 @@ if printf '%s\n' "${FOUND[@]}" | grep -q '|chroot|'; then
     )
     for token in $pip_values; do
         p=${token#file://}
-        [[ $p == /* && $p != "$CHROOT"* ]] || continue
+        p=${p%/}
+        [[ $p == */simple ]] && p=${p%/simple}
+        [[ $p == /?* && $p != "$CHROOT"* && $CHROOT != "$p"/* ]] || continue
         if [[ -d $p ]]; then
             mount_once --bind -o ro "$p" "$CHROOT$p"
         elif [[ -f $p ]]; then
@@ -202,6 +220,7 @@ run_in() {
     local kind=$1 dir=$2
     shift 2
     if [[ $kind == chroot ]]; then
+        # shellcheck disable=SC2016  # $1 and $@ are the inner bash's arguments
         chroot "$CHROOT" /usr/bin/env -i "${CHROOT_ENV[@]}" \
             /bin/bash -c 'cd "$1" && shift && exec "$@"' run_in "$dir" "$@"
     else
@@ -220,23 +239,31 @@ print("%d.%d.%d" % sys.version_info[:3], multiprocessing.get_start_method(),
 # seconds since START (an $EPOCHREALTIME), one decimal
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
-# pytest's closing line ("682 passed in 60.1s"), or what stopped the run before pytest.
+# pytest's closing line ("682 passed in 60.1s"), or "no pytest summary (make exit N)".
 result_line() {
     local log=$1 rc=$2 line
     line=$(grep -E '^=+ .* in [0-9.]+s( \([0-9:]+\))? =+$' "$log" | tail -n 1 \
         | sed -E 's/^=+ //; s/ =+$//') || true
-    if [[ -n $line ]]; then
-        echo "$line"
-    elif grep -qE '^Found [0-9]+ errors?\.' "$log"; then
-        echo "ruff failed: $(grep -E '^Found [0-9]+ errors?\.' "$log" | tail -n 1)"
-    else
-        echo "no pytest summary (make exit $rc)"
-    fi
+    echo "${line:-no pytest summary (make exit $rc)}"
 }
 
+# venv_failed LOG: did make stop on a target in the venv (an install step)? Prints it.
+venv_failed() {
+    grep -oE '^make: \*\*\* \[[^]]*: \.venv/[^]]*\]' "$1" | tail -n 1 | sed -E 's/.*: //; s/\]$//'
+}
+
+# Does the clone's Makefile have a lint target that `make test` depends on? Then lint is a
+# step of its own below, and the tests run even when ruff finds something (ruff's verdict
+# does not depend on the interpreter; the tests' does).
+has_lint() { grep -qE '^test:.*\blint\b' "$1/Makefile" && grep -qE '^lint:' "$1/Makefile"; }
+
 # ---- run ------------------------------------------------------------------------------------
-echo "testing $REPO at $COMMIT"
-echo "logs: $LOGDIR"
+if ((LIST)); then
+    rmdir "$LOGDIR" 2>/dev/null || true
+else
+    echo "testing $REPO at $COMMIT"
+    echo "logs: $LOGDIR"
+fi
 ROWS=()      # tab-separated table rows
 FAILED=0
 mapfile -t FOUND < <(printf '%s\n' "${FOUND[@]}" | sort -t. -k1,1n -k2,2n -k3,3n)
@@ -244,13 +271,17 @@ for entry in "${FOUND[@]}"; do
     IFS='|' read -r _ kind py <<<"$entry"
     if ! probe=$(run_in "$kind" / "$py" -c "$PROBE"); then
         echo "!! $py ($kind) does not run" >&2
-        ROWS+=("$py ($kind)	?	?	interpreter broken	-	-	-")
+        ROWS+=("$py ($kind)	?	?	interpreter broken	-	-	-	-")
         FAILED=1
         continue
     fi
     IFS=$'\t' read -r version start gil <<<"$probe"
     # --only 3.14.9 must not run 3.14.10: recheck with the exact version.
     wanted "$version" || continue
+    if ((LIST)); then
+        printf '%-8s %-10s %-6s GIL %s\n' "$version" "$start" "$kind" "$gil"
+        continue
+    fi
 
     # A fresh clone of HEAD; for the chroot, inside the chroot folder.
     if [[ $kind == chroot ]]; then
@@ -266,40 +297,84 @@ for entry in "${FOUND[@]}"; do
 
     echo "== Python $version ($kind: $py): start method $start, GIL $gil"
     install_log=$LOGDIR/$version-install.log
+    lint_log=$LOGDIR/$version-lint.log
     test_log=$LOGDIR/$version-test.log
-    t0=$EPOCHREALTIME
+    t_all=$EPOCHREALTIME
+
+    # 1. `make install`: the venv made with this interpreter, the course installed.
     if run_in "$kind" "$inner" make install PYTHON="$py" >"$install_log" 2>&1; then
         install="ok"
     else
-        install="FAILED (exit $?)"
+        install="FAILED (make install, exit $?)"
     fi
-    install_s=$(since "$t0")
+    fail_log=$install_log
+
+    # 2. `make lint` (which also installs the test tools `make test` needs, and stages the
+    #    course); 3. the tests: `make test` with lint already done (-o lint), so they run
+    #    whatever ruff said. A Makefile without that lint target: plain `make test`.
+    lint=-
+    tests="not run"
+    test_s=-
+    load=-
+    if [[ $install == ok ]]; then
+        make_test=(make test PYTHON="$py")
+        if has_lint "$tmp/repo"; then
+            if run_in "$kind" "$inner" make lint PYTHON="$py" >"$lint_log" 2>&1; then
+                lint=ok
+            elif target=$(venv_failed "$lint_log") && [[ -n $target ]]; then
+                install="FAILED ($target)"
+                fail_log=$lint_log
+            else
+                lint="FAILED: $(grep -E '^Found [0-9]+ errors?' "$lint_log" | tail -n 1 || true)"
+                lint=${lint%: }
+                FAILED=1
+            fi
+            make_test=(make -o lint test PYTHON="$py")
+        fi
+    fi
+    install_s=$(since "$t_all")   # make install and make lint (test tools, ruff)
     echo "   install: $install in $install_s s (log: $install_log)"
+    [[ $lint == - ]] || echo "   ruff: $lint (log: $lint_log)"
 
     if [[ $install == ok ]]; then
         t0=$EPOCHREALTIME
-        if run_in "$kind" "$inner" make test PYTHON="$py" >"$test_log" 2>&1; then
+        load0=$(cut -d' ' -f1 /proc/loadavg)
+        if run_in "$kind" "$inner" "${make_test[@]}" >"$test_log" 2>&1; then
             rc=0
         else
             rc=$?
         fi
         test_s=$(since "$t0")
+        # The machine's 1-minute load before and after: timing-sensitive tests fail more
+        # often on a machine busy with other work.
+        load="$load0→$(cut -d' ' -f1 /proc/loadavg)"
         result=$(result_line "$test_log" "$rc")
-        ((rc == 0)) && status=pass || { status=FAIL; FAILED=1; }
-        echo "   tests: $status, $result, $test_s s (log: $test_log)"
+        if target=$(venv_failed "$test_log") && [[ -n $target ]]; then
+            install="FAILED ($target)"
+            fail_log=$test_log
+        fi
+        if ((rc == 0)); then status=pass; else status=FAIL; FAILED=1; fi
+        tests="$status: $result"
+        echo "   tests: $tests, $test_s s, load $load (log: $test_log)"
         # Name the failing tests right here (pytest's short summary).
-        grep -E '^(FAILED|ERROR) ' "$test_log" | sed 's/^/     /' || true
-    else
-        FAILED=1
-        status=-; result="not run (install failed: see $install_log)"; test_s=-
-        tail -n 15 "$install_log" | sed 's/^/     /'
+        grep -E '^(FAILED|ERROR) [^ ]' "$test_log" | sed 's/\x1b\[[0-9;]*m//g; s/^/     /' || true
     fi
-    ROWS+=("$version	$start	$gil	$install ($install_s s)	$status: $result	$test_s")
+    if [[ $install != ok ]]; then
+        FAILED=1
+        tail -n 15 "$fail_log" | sed 's/^/     /'
+    fi
+    ROWS+=("$version	$start	$gil	$install ($install_s s)	$lint	$tests	$test_s	$load")
     ((KEEP)) && echo "   clone kept: $tmp/repo"
 done
 
+((LIST)) && exit 0
+if ((${#ROWS[@]} == 0)); then
+    echo "no interpreter matched --only ${ONLY[*]}" >&2
+    exit 2
+fi
+
 # ---- table ----------------------------------------------------------------------------------
-HEADER="python	start method	GIL enabled	install	tests	seconds"
+HEADER="python	start method	GIL enabled	install (s)	ruff	tests	test s	load"
 echo
 echo "make test at $COMMIT"
 printf '%s\n' "$HEADER" "${ROWS[@]}" | awk -F'\t' '

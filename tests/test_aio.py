@@ -29,8 +29,8 @@ def test_io_task_prints_and_returns_like_the_threaded_one(
         async_lines
         == thread_lines
         == [
-            "Process 3 started, response in 1 second(s)",
-            "Process 3 finished",
+            "Task 3 started, response in 1 second(s)",
+            "Task 3 finished",
         ]
     )
     assert asyncio.run(aio.io_task(7, seconds=0.5, verbose=False)) == "result of task 7"
@@ -49,7 +49,9 @@ def test_gathered_io_tasks_overlap_on_one_thread() -> None:
     thread = threading.current_thread().name
     assert all(e.ok and e.thread.startswith(f"{thread} · ") for e in tl.events)
     assert len(tl.workers()) == 5  # one lane per task, even though one thread ran them all
-    assert tl.summary().concurrency > 2  # 8 s of tasks in ≈ 3 s
+    # all five waited at once (8 s of tasks in ≈ 3 s). Counted, not timed: every task starts
+    # before the loop looks at its timers, however busy the machine is.
+    assert waits.max_overlap(tl.events) == 5
 
 
 def test_track_names_lanes_after_named_tasks_and_marks_failures() -> None:
@@ -82,9 +84,8 @@ def test_blocking_io_task_serialises_and_offloaded_fixes_it() -> None:
     blocked = asyncio.run(run(aio.blocking_io_task))
     fixed = asyncio.run(run(aio.offloaded_io_task))
     assert waits.max_overlap(blocked.events) == 1  # the loop was blocked: one at a time
-    assert blocked.summary().concurrency < 1.3
+    assert blocked.summary().concurrency < 1.3  # cannot exceed 1, however busy the machine
     assert waits.max_overlap(fixed.events) >= 2  # in threads, while the loop ran the others
-    assert fixed.summary().concurrency > 1.5
 
 
 def test_max_overlap_counts_spans_and_events() -> None:
@@ -110,11 +111,17 @@ def test_measure_waits_rejects_bad_arguments() -> None:
 
 
 def test_threads_vs_asyncio_each_in_a_child_process() -> None:
-    runs = waits.compare_threads_asyncio([200], seconds=10)  # 0.1 s waits at scale 0.01
+    runs = waits.compare_threads_asyncio([200], seconds=30)  # 0.3 s waits at scale 0.01
     assert list(runs) == list(waits.KINDS)
     threads, tasks = runs["threads"][0], runs["asyncio"][0]
     for m in (threads, tasks):
         assert (m.n, m.started, m.error) == (200, 200, None)
-        assert m.wall >= 0.1 and m.in_flight >= 1 and "200 waits with" in str(m)
+        assert m.wall >= 0.3 and m.in_flight >= 1 and "200 waits with" in str(m)
+        assert 0 < m.cpu < m.wall + 1  # CPU seconds of the run, all threads together
     assert tasks.in_flight == 200  # all tasks start before the first timer fires
-    assert threads.peak_memory > 2 * tasks.peak_memory
+    # CPU work, which another busy program cannot inflate as it inflates wall times
+    assert tasks.cpu < threads.cpu
+    # Memory is comparable only if all 200 threads existed at once; on a machine so busy that
+    # starting them took longer than the wait, fewer did (and used less memory).
+    if threads.in_flight == threads.n:
+        assert threads.peak_memory > 2 * tasks.peak_memory

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -104,12 +106,24 @@ def test_a_single_path_string_is_refused() -> None:
 def test_lpt_on_a_known_example() -> None:
     # Largest first into the lightest batch (ties: fewer files, then the lower number):
     # b(3)→A, d(3)→B, a(2)→A, c(2)→B, e(2)→A, so A = a+b+e = 7 and B = c+d = 5.
-    # LPT is a heuristic: the best split is 3+3 | 2+2+2 (6 each); LPT's 7 is within 4/3.
+    # LPT is a heuristic: the best split is 3+3 | 2+2+2 (6 each), which round-robin finds.
+    # LPT's 7 is exactly Graham's bound for 2 batches: (4/3 - 1/6) × 6 = 7.
     sizes = {"a": 2, "b": 3, "c": 2, "d": 3, "e": 2}
     batches = batch_files(list("abcde"), 2, "balanced", size=sizes.__getitem__)
     assert batches == [["a", "b", "e"], ["c", "d"]]  # input order kept inside each batch
     assert batch_sizes(batches, sizes.__getitem__) == [7, 5]
     assert imbalance(batches, sizes.__getitem__) == pytest.approx(7 / 6)
+    round_robin = batch_files(list("abcde"), 2)
+    assert batch_sizes(round_robin, sizes.__getitem__) == [6, 6]  # here round-robin wins
+
+
+def test_imbalance_is_against_the_average_not_the_best_split() -> None:
+    # One big file: no split can be even, so even the best split (LPT's) reads 1.98×.
+    sizes = [100, 1]
+    batches = batch_files([0, 1], 2, "balanced", size=sizes.__getitem__)
+    assert batch_sizes(batches, sizes.__getitem__) == [100, 1]
+    assert imbalance(batches, sizes.__getitem__) == pytest.approx(100 / 50.5)
+    assert imbalance(batches, sizes.__getitem__) > 4 / 3  # no 4/3 bound against the average
 
 
 def test_lpt_fixes_the_straggler_that_round_robin_makes() -> None:
@@ -166,3 +180,28 @@ def test_property_partition_and_the_greedy_bound(sizes: list[int], n: int, strat
         # any "into the lightest batch" rule: makespan <= average + the largest item
         loads = batch_sizes(batches, sizes.__getitem__)
         assert max(loads) <= sum(sizes) / len(batches) + max(sizes)
+
+
+def best_makespan(sizes: list[int], k: int) -> int:
+    """The heaviest batch of the best split of ``sizes`` into ``k`` batches (brute force)."""
+    best = sum(sizes)
+    for assignment in itertools.product(range(k), repeat=len(sizes)):
+        loads = [0] * k
+        for size, b in zip(sizes, assignment, strict=True):
+            loads[b] += size
+        best = min(best, max(loads))
+    return best
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=7),
+    st.integers(min_value=1, max_value=3),
+)
+def test_property_lpt_is_within_grahams_bound_of_the_best_split(sizes: list[int], k: int) -> None:
+    # Graham (1969): LPT's heaviest batch <= (4/3 - 1/(3k)) × the best split's heaviest batch
+    items = list(range(len(sizes)))
+    batches = batch_files(items, k, "balanced", size=sizes.__getitem__)
+    lpt = max(batch_sizes(batches, sizes.__getitem__))
+    n = len(batches)  # min(k, number of files)
+    assert lpt * 3 * n <= (4 * n - 1) * best_makespan(sizes, n)  # in integers: no rounding

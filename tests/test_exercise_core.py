@@ -28,8 +28,23 @@ from concurrency_lab.exercises.core import (
     passed,
     solution_from_notebook,
 )
-from concurrency_lab.exercises.probing import run_with_probe
-from concurrency_lab.work.probes import ProbeFailure, overlap_verdict, processes_verdict
+from concurrency_lab.exercises.probing import (
+    ProbeOutcome,
+    first_failure,
+    is_real_number,
+    is_whole_number,
+    overlap_of,
+    run_with_probe,
+    whole_number_failure,
+)
+from concurrency_lab.work.arguments import whole_number
+from concurrency_lab.work.probes import (
+    ProbeFailure,
+    idle_slot_time,
+    overlap_verdict,
+    processes_verdict,
+)
+from concurrency_lab.work.timeline import Event
 
 DURATIONS = {0: 0.04, 1: 0.08, 2: 0.06, 3: 0.1}
 
@@ -207,3 +222,94 @@ def test_probe_names_an_unknown_id() -> None:
     with pytest.raises(StudentError) as info:
         run_with_probe(lambda task, ids: task(99), DURATIONS)
     assert "no id 99" in str(info.value)
+
+
+# ------------------------------------------------------------------ the rule machinery
+def test_first_failure_runs_rules_in_order_until_one_fails() -> None:
+    seen: list[str] = []
+
+    def ok(name: str):
+        return lambda: seen.append(name)  # returns None
+
+    def bad(name: str):
+        return lambda: seen.append(name) or failed(f"{name} failed")
+
+    assert first_failure(ok("a"), None, ok("b")) is None
+    verdict = first_failure(ok("c"), bad("d"), bad("e"))
+    assert verdict is not None and verdict.headline == "d failed"
+    assert seen == ["a", "b", "c", "d"]  # "e" never ran
+
+
+def test_one_whole_number_validator() -> None:
+    import numpy as np
+
+    assert whole_number("n", np.int64(3)) == 3 and type(whole_number("n", np.int64(3))) is int
+    assert whole_number("n", 0, minimum=None) == 0
+    for bad, error in ((7.5, TypeError), (True, TypeError), ("3", TypeError), (0, ValueError)):
+        with pytest.raises(error, match="n must be"):
+            whole_number("n", bad)
+    assert whole_number_failure(np.int32(4), "chunksize") is None
+    assert "bool" in whole_number_failure(True, "chunksize").headline
+    assert "float 7.5" in whole_number_failure(7.5, "chunksize").headline
+    assert "at least 1" in whole_number_failure(0, "chunksize", minimum=1).headline
+    assert is_real_number(np.float32(0.5)) and not is_real_number(float("nan"))
+    assert not is_real_number(False) and not is_whole_number(3.0)
+
+
+def _events(*spans: tuple[float, float]) -> list[Event]:
+    return [Event(i, "probe", 1, f"t{i}", a, b) for i, (a, b) in enumerate(spans)]
+
+
+def test_overlap_of_measures_in_flight_pairs_and_mean() -> None:
+    together = overlap_of(_events((0, 1), (0.2, 1.2), (0.5, 1.1)))
+    assert together.max_in_flight == 3 and together.all_at_once and together.apart is None
+    staircase = overlap_of(_events((0, 1), (0.5, 2), (1.5, 3)), wall=3.0)
+    assert staircase.max_in_flight == 2 and not staircase.all_at_once
+    assert [e.task_id for e in staircase.apart] == [0, 2]  # ended first, started last
+    assert staircase.mean_concurrency == pytest.approx(4.0 / 3.0)
+    touching = overlap_of(_events((0, 1), (1, 2)))  # end == start is not an overlap
+    assert touching.max_in_flight == 1 and not touching.all_at_once
+    assert overlap_of([]).max_in_flight == 0 and not overlap_of(_events((0, 1))).all_at_once
+    assert idle_slot_time(_events((0, 1), (0, 1), (1, 2)), 2) == pytest.approx(0.0)
+    assert idle_slot_time(_events((0, 2), (0, 1), (1.5, 2)), 2) == pytest.approx(0.5)
+
+
+def test_outcome_names_pairs_that_never_overlapped_and_words_requests() -> None:
+    out = run_with_probe(_join_in_loop, DURATIONS)
+    verdict = out.apart_failure("Not together.", "why")
+    assert verdict is not None and "never ran at the same time" in verdict.details[0]
+    assert run_with_probe(_start_all_then_join, DURATIONS).apart_failure("x") is None
+    requests = ProbeOutcome(None, out.wall, out.events, out.probe, noun="request")
+    reason = requests.overlap_failure("Not together.", "why", min_concurrency=3)
+    assert reason is not None and "request(s) ran at a time" in reason.details[0]
+    labelled = ProbeOutcome(None, 1.0, out.events, out.probe, label=lambda i: f"req /{i}")
+    assert "req /3" in labelled.describe()
+
+
+def test_probe_records_numpy_ids_and_stops_when_the_check_gives_up() -> None:
+    import numpy as np
+
+    out = run_with_probe(lambda task, ids: [task(i) for i in np.array(ids)], DURATIONS)
+    assert out.calls_verdict() is None
+    assert out.value == [f"result of task {i}" for i in DURATIONS]
+    before = set(threading.enumerate())
+    started = time.perf_counter()
+    with pytest.raises(StudentTimeout):
+        run_with_probe(lambda task, ids: task(0), {0: 5.0}, timeout=0.2)
+    stuck = [t for t in set(threading.enumerate()) - before if t.name == "check-student-code"]
+    assert stuck  # the watchdog gave up on it...
+    for t in stuck:
+        t.join(1.0)  # the probe task noticed its folder was gone and stopped
+    assert time.perf_counter() - started < 2 and not any(t.is_alive() for t in stuck)
+
+
+def test_value_problem_accepts_any_real_and_gives_feedback_only_on_a_match() -> None:
+    import numpy as np
+
+    q = ValueProblem(name="q", expected=9, tolerance=0.25, feedback={3: "longest"}, unit="s")
+    assert_passes(q, np.int64(9))
+    assert_passes(q, np.float32(9.2))
+    assert_fails(q, 3.0, "longest")
+    verdict = assert_fails(q, np.float64(3.2), "you answered 3.2 s")
+    assert "longest" not in verdict.plain() and "np.float64" not in verdict.plain()
+    assert_fails(q, True, "expected a number")

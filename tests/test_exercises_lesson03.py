@@ -1,175 +1,353 @@
-"""Lesson 03 checks: the model answers pass, realistic wrong answers fail *specifically*."""
+"""Lesson 03 checks: right answers in many idioms pass, wrong ones get *their* message.
+
+Every answer runs as notebook cells in a fresh IPython shell (``dev.cells.answer``), after
+the exercise's own set-up cell, exactly as a student's would. A check mostly sleeps (its
+tasks wait), so the answers of one question are judged at the same time, each in its own
+thread: the group takes as long as its slowest check, and every check is judged on a
+machine that is busy with the others.
+"""
 
 from __future__ import annotations
 
-import concurrent.futures
-import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from concurrency_lab.dev.answers import (
-    assert_fails,
-    assert_not_attempted,
-    assert_passes,
-    solution_namespace,
-)
+import pytest
+
+from concurrency_lab.dev.answers import assert_not_attempted
+from concurrency_lab.dev.cells import answer
+from concurrency_lab.exercises.core import Problem, solution_from_notebook
 from concurrency_lab.exercises.lesson03 import q1, q2, q3
 
-# What the exercise's set-up cell imports, for running the model answers.
-SETUP: dict[str, Any] = {
-    "concurrent": concurrent,
-    "ThreadPoolExecutor": ThreadPoolExecutor,
-    "as_completed": as_completed,
-    "wait": wait,
-}
+SETUP = "from concurrent.futures import ThreadPoolExecutor, as_completed"
+
+# Checks that end at the slow tasks (q3 waits for its 0.9 s tasks to end) stay under this.
+MAX_CHECK_SECONDS = 2.0
+
+
+def _fn(name: str, cell: str) -> Any:
+    return answer(name, SETUP, cell)
+
+
+def judge_all(problem: Problem, name: str, cases: dict[str, tuple[str, ...] | str]) -> None:
+    """Judge every answer at once; ``cases`` maps a cell to ``"pass"`` or message fragments.
+
+    A fragment must appear (case-insensitively) in the verdict's text; the first fragment
+    should be from the headline, so the test says *which* diagnosis the answer gets.
+    """
+    answers = {cell: _fn(name, cell) for cell in cases}
+
+    def timed(fn: Any) -> tuple[Any, float]:
+        start = time.perf_counter()
+        verdict = problem.verdict(fn)
+        return verdict, time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=len(answers)) as pool:
+        futures = {cell: pool.submit(timed, fn) for cell, fn in answers.items()}
+    errors = []
+    for cell, expected in cases.items():
+        verdict, seconds = futures[cell].result()
+        text = verdict.plain(problem.name)
+        if expected == "pass":
+            if not verdict.ok:
+                errors.append(f"expected ✓ for:\n{cell}\ngot:\n{text}")
+        elif verdict.status != "failed":
+            errors.append(f"expected ✗ for:\n{cell}\ngot:\n{text}")
+        else:
+            missing = [f for f in expected if f.lower() not in text.lower()]
+            if missing:
+                errors.append(f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}")
+        if seconds > MAX_CHECK_SECONDS:
+            errors.append(f"check took {seconds:.2f} s for:\n{cell}")
+    assert not errors, "\n\n".join(errors)
 
 
 def _stub(*args: Any) -> None:
     raise NotImplementedError()
 
 
-def _assert_all_fail(problem: Any, cases: list[tuple[Any, ...]]) -> None:
-    """``assert_fails(problem, answer, *fragments)`` for every case, all at the same time.
-
-    A check mostly sleeps (its tasks wait), so judging slow wrong answers each in its own
-    thread takes as long as the slowest one instead of the sum.
-    """
-    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
-        futures = {pool.submit(assert_fails, problem, *case): case[0].__name__ for case in cases}
-    for future, name in futures.items():
-        assert future.exception() is None, f"{name}: {future.exception()}"
+def test_stubs_are_not_attempted() -> None:
+    for problem in (q1, q2, q3):
+        assert_not_attempted(problem, _stub)
+        assert_not_attempted(problem, None)
 
 
 # ------------------------------------------------------------------ q1: input order
-def test_q1_model_answer() -> None:
-    assert_passes(q1, solution_namespace(q1.notebook, "q1", **SETUP)["results_in_order"])
-
-
-def test_q1_stub_is_not_attempted() -> None:
-    assert_not_attempted(q1, _stub)
-    assert_not_attempted(q1, None)
-
-
-def test_q1_map_and_threads_with_slots_also_pass() -> None:
-    def with_map(task, ids):
+Q1_RIGHT = [
+    solution_from_notebook(q1.notebook, "q1"),
+    """
+    def results_in_order(task, ids):
         with ThreadPoolExecutor() as executor:
             return list(executor.map(task, ids))
+    """,
+    """
+    import threading
 
-    def with_slots(task, ids):
+    def results_in_order(task, ids):
         results = [None] * len(ids)
 
         def fill(slot, task_id):
             results[slot] = task(task_id)
 
-        threads = [threading.Thread(target=fill, args=pair) for pair in enumerate(ids)]
+        threads = []
+        for slot, task_id in enumerate(ids):
+            t = threading.Thread(target=fill, args=(slot, task_id))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+        return results
+    """,
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor(max_workers=2) as pool:  # fewer workers: still concurrent
+            futures = {i: pool.submit(task, i) for i in ids}
+            return [futures[i].result() for i in ids]
+    """,
+    """
+    def results_in_order(task, ids):
+        by_id = {}
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            future_to_id = {executor.submit(task, i): i for i in ids}
+            for future in as_completed(future_to_id):
+                by_id[future_to_id[future]] = future.result()
+        return [by_id[i] for i in ids]
+    """,
+    """
+    import queue
+    import threading
+
+    def results_in_order(task, ids):
+        q = queue.Queue()
+        threads = [
+            threading.Thread(target=lambda n, i: q.put((n, task(i))), args=(n, i))
+            for n, i in enumerate(ids)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        pairs = sorted(q.get() for _ in ids)
+        return tuple(result for _, result in pairs)  # a tuple is a fine sequence too
+    """,
+    """
+    import concurrent.futures
+    from concurrent.futures import wait
+
+    def results_in_order(task, ids):
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+        futures = []
+        for task_id in ids:
+            futures.append(executor.submit(task, task_id))
+        wait(futures)
+        results = []
+        for future in futures:
+            results.append(future.result())
+        executor.shutdown()
+        return results
+    """,
+]
+
+Q1_WRONG: dict[str, tuple[str, ...]] = {
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            futures = [executor.submit(task, i) for i in ids]
+            return [f.result() for f in as_completed(futures)]
+    """: ("in finishing order, not input order", "as_completed"),
+    """
+    def results_in_order(task, ids):
+        return [task(i) for i in ids]
+    """: ("ran one after another", "called task(i) directly"),
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            return [executor.submit(task, i).result() for i in ids]
+    """: ("ran one after another", "result() right after submit()"),
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            return list(executor.map(task, ids))
+    """: ("ran one after another", "no two of the 5 tasks"),
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            futures = [executor.submit(task, i) for i in ids]
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            return [f.result() for f in done]
+    """: ("not the ones expected", "expected 5 items, got 1"),
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            return [executor.submit(task, i) for i in ids]
+    """: ("Future objects", "result()"),
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            return executor.map(task, ids)
+    """: ("iterator", "list("),
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor() as executor:
+            return list(executor.map(task, range(len(ids))))
+    """: ("raised KeyError", "has no id 0", "range(len(ids))"),
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor() as executor:
+            return sorted(executor.map(task, ids))
+    """: ("All the results are there, but", "input order"),
+    """
+    def results_in_order(task, ids):
+        with ThreadPoolExecutor() as executor:
+            results = list(executor.map(task, ids))
+        results[0] = task(ids[0])  # "to be sure"
+        return results
+    """: ("Not every task ran exactly once", "run more than once"),
+    """
+    import threading
+
+    def results_in_order(task, ids):
+        results = []
+        threads = [threading.Thread(target=lambda i=i: results.append(task(i))) for i in ids]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         return results
-
-    assert_passes(q1, with_map)
-    assert_passes(q1, with_slots)
-
-
-def test_q1_finishing_order_is_named() -> None:
-    def finishing_order(task, ids):
-        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
-            futures = [executor.submit(task, i) for i in ids]
-            return [f.result() for f in as_completed(futures)]
-
-    assert_fails(q1, finishing_order, "finishing order", "as_completed")
-
-
-def test_q1_sequential_answers_are_named() -> None:
-    def plain_loop(task, ids):
-        return [task(i) for i in ids]
-
-    def submit_then_wait_each(task, ids):
-        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
-            return [executor.submit(task, i).result() for i in ids]
-
-    _assert_all_fail(
-        q1,
-        [
-            (plain_loop, "one after another", "called task(i) directly"),
-            (submit_then_wait_each, "one after another", "result() right after submit()"),
-        ],
-    )
-
-
-def test_q1_dropped_results_futures_and_iterators_fail() -> None:
-    def first_only(task, ids):
-        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
-            futures = [executor.submit(task, i) for i in ids]
-            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            return [f.result() for f in done]
-
-    def futures_not_results(task, ids):
-        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
-            return [executor.submit(task, i) for i in ids]
-
-    def lazy_map(task, ids):
-        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
-            return executor.map(task, ids)
-
-    assert_fails(q1, first_only, "not the ones expected", "expected 5 items, got 1")
-    assert_fails(q1, futures_not_results, "Future objects", "result()")
-    assert_fails(q1, lazy_map, "iterator", "list(")
-
-
-def test_q1_a_wrong_id_is_named_with_the_students_line() -> None:
-    def off_by_one(task, ids):
+    """: ("in finishing order", "the first id"),
+    """
+    def results_in_order(task, ids):
         with ThreadPoolExecutor() as executor:
-            return list(executor.map(task, range(len(ids))))
+            return dict(zip(ids, executor.map(task, ids)))
+    """: ("should return a list of results", "dict"),
+}
 
-    assert_fails(q1, off_by_one, "KeyError", "has no id 0", "range(len(ids))")
+
+def test_q1_right_answers_pass() -> None:
+    judge_all(q1, "results_in_order", dict.fromkeys(Q1_RIGHT, "pass"))
+
+
+def test_q1_wrong_answers_get_their_message() -> None:
+    judge_all(q1, "results_in_order", Q1_WRONG)
+
+
+def test_q1_a_process_pool_answer_passes_too() -> None:
+    """The probe task pickles, so a ProcessPoolExecutor answer is judged like any other."""
+    cell = """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    def results_in_order(task, ids):
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(ids), mp_context=context) as pool:
+            return list(pool.map(task, ids))
+    """
+    verdict = q1.verdict(_fn("results_in_order", cell))
+    assert verdict.ok, verdict.plain()
 
 
 # ------------------------------------------------------------------ q2: nothing lost
-def test_q2_model_answer() -> None:
-    assert_passes(q2, solution_namespace(q1.notebook, "q2", **SETUP)["results_and_failures"])
-
-
-def test_q2_stub_is_not_attempted() -> None:
-    assert_not_attempted(q2, _stub)
-
-
-def test_q2_exception_method_and_a_set_also_pass() -> None:
-    def with_exception(task, ids):
+Q2_RIGHT = [
+    solution_from_notebook(q2.notebook, "q2"),
+    """
+    def results_and_failures(task, ids):
         with ThreadPoolExecutor(max_workers=len(ids)) as executor:
             futures = {i: executor.submit(task, i) for i in ids}
         results = {i: f.result() for i, f in futures.items() if f.exception() is None}
         return results, {i for i, f in futures.items() if f.exception() is not None}
+    """,
+    """
+    from concurrent.futures import wait
 
-    assert_passes(q2, with_exception)
+    def results_and_failures(task, ids):
+        results = {}
+        failed_ids = []
+        executor = ThreadPoolExecutor()
+        futures = [executor.submit(task, i) for i in ids]
+        wait(futures)
+        for task_id, future in zip(ids, futures):
+            try:
+                results[task_id] = future.result()
+            except Exception as error:
+                print("task", task_id, "failed:", error)
+                failed_ids.append(task_id)
+        executor.shutdown()
+        return results, failed_ids
+    """,
+    """
+    def results_and_failures(task, ids):
+        def safe(task_id):
+            try:
+                return task_id, task(task_id), None
+            except Exception as error:
+                return task_id, None, error
 
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            outcomes = list(executor.map(safe, ids))
+        results = {i: r for i, r, e in outcomes if e is None}
+        return results, tuple(i for i, r, e in outcomes if e is not None)
+    """,
+    """
+    import threading
 
-def test_q2_stopping_at_the_first_error_like_map() -> None:
-    def map_in_try(task, ids):
+    def results_and_failures(task, ids):
+        results, failed_ids = {}, []
+        lock = threading.Lock()
+
+        def run(task_id):
+            try:
+                value = task(task_id)
+            except RuntimeError:
+                with lock:
+                    failed_ids.append(task_id)
+            else:
+                with lock:
+                    results[task_id] = value
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results, failed_ids
+    """,
+    """
+    def results_and_failures(task, ids):
+        results, failed_ids = {}, []
+        with ThreadPoolExecutor(max_workers=3) as executor:
+            future_to_id = {executor.submit(task, i): i for i in ids}
+            for future in as_completed(future_to_id):
+                if future.exception():
+                    failed_ids.append(future_to_id[future])
+                else:
+                    results[future_to_id[future]] = future.result()
+        return (results, sorted(failed_ids))
+    """,
+]
+
+Q2_WRONG: dict[str, tuple[str, ...]] = {
+    """
+    def results_and_failures(task, ids):
         results, failed_ids = {}, []
         with ThreadPoolExecutor(max_workers=len(ids)) as executor:
             try:
-                for i, result in zip(ids, executor.map(task, ids), strict=False):
+                for i, result in zip(ids, executor.map(task, ids)):
                     results[i] = result
             except Exception:
                 failed_ids.append(ids[len(results)])
         return results, failed_ids
-
-    assert_fails(q2, map_in_try, "stopped at the first error", "executor.map")
-
-
-def test_q2_uncaught_error_escapes() -> None:
-    def no_try(task, ids):
+    """: ("stopped at the first error", "executor.map"),
+    """
+    def results_and_failures(task, ids):
         with ThreadPoolExecutor(max_workers=len(ids)) as executor:
             future_to_id = {executor.submit(task, i): i for i in ids}
             return {future_to_id[f]: f.result() for f in as_completed(future_to_id)}, []
-
-    assert_fails(q2, no_try, "escaped your function", "task 8 failed", "f.result()")
-
-
-def test_q2_swallowed_and_dropped_failures() -> None:
-    def errors_as_results(task, ids):
+    """: ("escaped your function", "ProbeFailure", "f.result()"),
+    """
+    def results_and_failures(task, ids):
         results, failed_ids = {}, []
         with ThreadPoolExecutor(max_workers=len(ids)) as executor:
             future_to_id = {executor.submit(task, i): i for i in ids}
@@ -180,8 +358,9 @@ def test_q2_swallowed_and_dropped_failures() -> None:
                     results[future_to_id[f]] = exc
                     failed_ids.append(future_to_id[f])
         return results, failed_ids
-
-    def forgets_failed_ids(task, ids):
+    """: ("which raised", "ProbeFailure"),
+    """
+    def results_and_failures(task, ids):
         results = {}
         with ThreadPoolExecutor(max_workers=len(ids)) as executor:
             future_to_id = {executor.submit(task, i): i for i in ids}
@@ -189,15 +368,11 @@ def test_q2_swallowed_and_dropped_failures() -> None:
                 try:
                     results[future_to_id[f]] = f.result()
                 except Exception:
-                    continue  # the error is dropped, and with it the id
+                    continue
         return results, []
-
-    assert_fails(q2, errors_as_results, "which raised", "ProbeFailure")
-    assert_fails(q2, forgets_failed_ids, "[8, 23] raised but are not in failed_ids")
-
-
-def test_q2_sequential_try_loop() -> None:
-    def one_by_one(task, ids):
+    """: ("failed_ids should hold exactly the ids that raised", "not in failed_ids"),
+    """
+    def results_and_failures(task, ids):
         results, failed_ids = {}, []
         for i in ids:
             try:
@@ -205,84 +380,299 @@ def test_q2_sequential_try_loop() -> None:
             except Exception:
                 failed_ids.append(i)
         return results, failed_ids
+    """: ("ran one after another", "called task(i) directly"),
+    """
+    def results_and_failures(task, ids):
+        results, failed_ids = [], []
+        with ThreadPoolExecutor() as executor:
+            futures = [executor.submit(task, i) for i in ids]
+            for i, f in zip(ids, futures):
+                try:
+                    results.append(f.result())
+                except Exception:
+                    failed_ids.append(i)
+        return results, failed_ids
+    """: ("results should be a dict", "list"),
+    """
+    def results_and_failures(task, ids):
+        results = {}
+        with ThreadPoolExecutor() as executor:
+            futures = {executor.submit(task, i): i for i in ids}
+            for f in as_completed(futures):
+                if f.exception() is None:
+                    results[futures[f]] = f.result()
+        return results
+    """: ("should return a pair (results, failed_ids)",),
+    """
+    def results_and_failures(task, ids):
+        results, failed_ids = {}, []
+        with ThreadPoolExecutor() as executor:
+            futures = {executor.submit(task, i): i for i in ids}
+            for f in as_completed(futures):
+                try:
+                    results[futures[f]] = f.result()
+                except Exception:
+                    pass
+                failed_ids.append(futures[f])  # outside the except: every id
+        return results, failed_ids
+    """: ("failed_ids should hold exactly", "which did not fail"),
+    """
+    def results_and_failures(task, ids):
+        results, failed_ids = {}, []
+        with ThreadPoolExecutor() as executor:
+            futures = {executor.submit(task, i): i for i in ids}
+            for f in as_completed(futures):
+                try:
+                    results[futures[f]] = f.result()
+                except Exception as error:
+                    results[futures[f]] = str(error)
+                    failed_ids.append(futures[f])
+        return results, failed_ids
+    """: ("which raised", "failed"),
+    """
+    def results_and_failures(task, ids):
+        with ThreadPoolExecutor() as executor:
+            futures = {i: executor.submit(task, i) for i in ids}
+        return futures, [i for i, f in futures.items() if f.exception()]
+    """: ("Future objects", "result()"),
+    """
+    def results_and_failures(task, ids):
+        results, failed_ids = {}, []
+        with ThreadPoolExecutor() as executor:
+            futures = {executor.submit(task, i): i for i in ids}
+            for f in as_completed(futures):
+                try:
+                    f.result()
+                    results[futures[f]] = futures[f]
+                except Exception:
+                    failed_ids.append(futures[f])
+        return results, failed_ids
+    """: ("should be 'result of task", "Store what future.result() returns"),
+    """
+    def results_and_failures(task, ids):
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            futures = [executor.submit(task, i) for i in ids]
+            results, failed_ids = {}, []
+            for i, f in zip(ids, futures):
+                try:
+                    results[i] = f.result()
+                except Exception:
+                    failed_ids += [i, i]
+        return results, failed_ids
+    """: ("failed_ids should hold exactly", "more than once"),
+}
 
-    assert_fails(q2, one_by_one, "one after another")
+
+def test_q2_right_answers_pass() -> None:
+    judge_all(q2, "results_and_failures", dict.fromkeys(Q2_RIGHT, "pass"))
+
+
+def test_q2_wrong_answers_get_their_message() -> None:
+    judge_all(q2, "results_and_failures", Q2_WRONG)
 
 
 # ------------------------------------------------------------------ q3: give up in time
-def test_q3_model_answer() -> None:
-    assert_passes(q3, solution_namespace(q1.notebook, "q3", **SETUP)["results_within"])
+Q3_RIGHT = [
+    solution_from_notebook(q3.notebook, "q3"),
+    """
+    from concurrent.futures import wait
 
-
-def test_q3_stub_is_not_attempted() -> None:
-    assert_not_attempted(q3, _stub)
-
-
-def test_q3_wait_with_a_timeout_also_passes() -> None:
-    def with_wait(task, ids, timeout):
+    def results_within(task, ids, timeout):
         executor = ThreadPoolExecutor(max_workers=len(ids))
         futures = {executor.submit(task, i): i for i in ids}
         done, not_done = wait(futures, timeout=timeout)
         executor.shutdown(wait=False, cancel_futures=True)
         return {futures[f]: f.result() for f in done}, [futures[f] for f in not_done]
+    """,
+    """
+    import time
 
-    assert_passes(q3, with_wait)
+    def results_within(task, ids, timeout):
+        deadline = time.monotonic() + timeout
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {i: executor.submit(task, i) for i in ids}
+        results, timed_out = {}, []
+        for i, future in futures.items():
+            try:
+                results[i] = future.result(timeout=max(0, deadline - time.monotonic()))
+            except TimeoutError:
+                timed_out.append(i)
+        executor.shutdown(wait=False)
+        return results, timed_out
+    """,
+    """
+    import threading
+    import time
 
+    def results_within(task, ids, timeout):
+        results = {}
+        def run(i):
+            results[i] = task(i)
+        threads = {i: threading.Thread(target=run, args=(i,), daemon=True) for i in ids}
+        for t in threads.values():
+            t.start()
+        deadline = time.monotonic() + timeout
+        for t in threads.values():
+            t.join(max(0, deadline - time.monotonic()))
+        timed_out = [i for i, t in threads.items() if t.is_alive()]
+        return {i: r for i, r in results.items() if i not in timed_out}, timed_out
+    """,
+    """
+    import concurrent.futures
 
-def inside_with(task, ids, timeout):
-    results, timed_out = {}, []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(ids)) as executor:
-        futures = {executor.submit(task, i): i for i in ids}
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor()  # the default has at least 5 workers
+        future_to_id = {executor.submit(task, i): i for i in ids}
+        results = {}
         try:
-            for f in as_completed(futures, timeout=timeout):
-                results[futures[f]] = f.result()
+            for future in as_completed(future_to_id, timeout=timeout):
+                results[future_to_id[future]] = future.result()
         except concurrent.futures.TimeoutError:
-            timed_out = [i for f, i in futures.items() if not f.done()]
-    return results, timed_out
+            pass
+        executor.shutdown(wait=False, cancel_futures=True)
+        return results, {i for f, i in future_to_id.items() if not f.done()}
+    """,
+    """
+    import time
 
-
-def no_deadline(task, ids, timeout):
-    with ThreadPoolExecutor(max_workers=len(ids)) as executor:
-        return dict(zip(ids, executor.map(task, ids), strict=True)), []
-
-
-def per_future(task, ids, timeout):
-    executor = ThreadPoolExecutor(max_workers=len(ids))
-    futures = {executor.submit(task, i): i for i in ids}
-    results, timed_out = {}, []
-    for f, i in futures.items():
-        try:
-            results[i] = f.result(timeout=timeout)
-        except concurrent.futures.TimeoutError:
-            timed_out.append(i)
-    executor.shutdown(wait=False, cancel_futures=True)
-    return results, timed_out
-
-
-def inverted(task, ids, timeout):
-    executor = ThreadPoolExecutor(max_workers=len(ids))
-    futures = {executor.submit(task, i): i for i in ids}
-    done, _ = wait(futures, timeout=timeout)
-    executor.shutdown(wait=False, cancel_futures=True)
-    return {futures[f]: f.result() for f in done}, [futures[f] for f in done]
-
-
-def two_workers(task, ids, timeout):
-    executor = ThreadPoolExecutor(max_workers=2)
-    futures = {executor.submit(task, i): i for i in ids}
-    done, not_done = wait(futures, timeout=timeout)
-    executor.shutdown(wait=False, cancel_futures=True)
-    return {futures[f]: f.result() for f in done}, [futures[f] for f in not_done]
-
-
-Q3_WRONG = [
-    (inside_with, "waited for the slow tasks", "with ThreadPoolExecutor"),
-    (no_deadline, "waited for the slow tasks", "Nothing told it to stop"),
-    (per_future, "long after the deadline", "adds up"),
-    (inverted, "timed_out should be [11, 13, 16]", "finished in time"),
-    (two_workers, "never ran", "max_workers=len(ids)"),
+    def results_within(task, ids, timeout):
+        pool = ThreadPoolExecutor(max_workers=len(ids))
+        futures = [pool.submit(task, i) for i in ids]
+        start = time.perf_counter()
+        while time.perf_counter() - start < timeout and not all(f.done() for f in futures):
+            time.sleep(0.005)
+        pool.shutdown(wait=False, cancel_futures=True)
+        results = {i: f.result() for i, f in zip(ids, futures) if f.done()}
+        return results, [i for i, f in zip(ids, futures) if not f.done()]
+    """,
 ]
 
 
-def test_q3_wrong_answers_get_specific_messages() -> None:
-    _assert_all_fail(q3, Q3_WRONG)
+Q3_WRONG: dict[str, tuple[str, ...]] = {
+    """
+    def results_within(task, ids, timeout):
+        results, timed_out = {}, []
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            futures = {executor.submit(task, i): i for i in ids}
+            try:
+                for f in as_completed(futures, timeout=timeout):
+                    results[futures[f]] = f.result()
+            except TimeoutError:
+                timed_out = [i for f, i in futures.items() if not f.done()]
+        return results, timed_out
+    """: ("waited for the slow tasks", "noticed the deadline", "with ThreadPoolExecutor"),
+    """
+    def results_within(task, ids, timeout):
+        with ThreadPoolExecutor(max_workers=len(ids)) as executor:
+            return dict(zip(ids, executor.map(task, ids))), []
+    """: ("waited for the slow tasks", "Nothing told it to stop"),
+    """
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        results, timed_out = {}, []
+        for f, i in futures.items():
+            try:
+                results[i] = f.result(timeout=timeout)
+            except TimeoutError:
+                timed_out.append(i)
+        executor.shutdown(wait=False, cancel_futures=True)
+        return results, timed_out
+    """: ("long after the deadline", "adds up"),
+    """
+    from concurrent.futures import wait
+
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        done, _ = wait(futures, timeout=timeout)
+        executor.shutdown(wait=False, cancel_futures=True)
+        return {futures[f]: f.result() for f in done}, [futures[f] for f in done]
+    """: ("timed_out should be", "finished in time but are listed as timed out"),
+    """
+    from concurrent.futures import wait
+
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=2)
+        futures = {executor.submit(task, i): i for i in ids}
+        done, not_done = wait(futures, timeout=timeout)
+        executor.shutdown(wait=False, cancel_futures=True)
+        return {futures[f]: f.result() for f in done}, [futures[f] for f in not_done]
+    """: ("max_workers=len(ids)", "2 worker(s)"),
+    """
+    import time
+
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        time.sleep(timeout)  # give them all the time they are allowed
+        executor.shutdown(wait=False, cancel_futures=True)
+        results = {i: f.result() for f, i in futures.items() if f.done()}
+        return results, [i for f, i in futures.items() if not f.done()]
+    """: ("kept waiting until the deadline", "time.sleep(timeout) does not"),
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        done, not_done = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        executor.shutdown(wait=False, cancel_futures=True)
+        return {futures[f]: f.result() for f in done}, [futures[f] for f in not_done]
+    """: ("returned before the deadline", "FIRST_COMPLETED"),
+    """
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        results = {}
+        for f in as_completed(futures, timeout=timeout):
+            results[futures[f]] = f.result()
+        return results, []
+    """: ("A TimeoutError escaped your function", "except TimeoutError"),
+    """
+    from concurrent.futures import wait
+
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        done, not_done = wait(futures, timeout=timeout)
+        timed_out = [futures[f] for f in not_done]
+        executor.shutdown()
+        return {futures[f]: f.result() for f in done}, timed_out
+    """: ("waited for the slow tasks", "wait=True is the default"),
+    """
+    from concurrent.futures import wait
+
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        wait(futures, timeout=timeout)
+        executor.shutdown(wait=False, cancel_futures=True)
+        results = {i: (f.result() if f.done() else None) for f, i in futures.items()}
+        return results, [i for f, i in futures.items() if not f.done()]
+    """: ("results holds the timed-out task(s)",),
+    """
+    from concurrent.futures import wait
+
+    def results_within(task, ids, timeout):
+        executor = ThreadPoolExecutor(max_workers=len(ids))
+        futures = {executor.submit(task, i): i for i in ids}
+        done, not_done = wait(futures, timeout=timeout)
+        executor.shutdown(wait=False, cancel_futures=True)
+        return {futures[f]: f.result() for f in done}, []
+    """: ("timed_out should be", "not in timed_out"),
+}
+
+
+def test_q3_right_answers_pass() -> None:
+    judge_all(q3, "results_within", dict.fromkeys(Q3_RIGHT, "pass"))
+
+
+def test_q3_wrong_answers_get_their_message() -> None:
+    judge_all(q3, "results_within", Q3_WRONG)
+
+
+@pytest.mark.parametrize("problem", [q1, q2, q3], ids=lambda p: p.name)
+def test_hints_and_solution_show(problem: Problem) -> None:
+    assert problem.hint().plain
+    assert "def " in problem.solution().plain

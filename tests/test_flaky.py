@@ -37,10 +37,10 @@ def test_quiet_by_default_and_verbose_on_request(capsys: pytest.CaptureFixture[s
     with pytest.raises(ConnectionError):
         flaky_task(2, verbose=True)
     assert capsys.readouterr().out.splitlines() == [
-        "Process 1 started, response in 1 second(s)",
-        "Process 1 finished",
-        "Process 2 started, response in 2 second(s)",
-        "Process 2 failed",
+        "Task 1 started, response in 1 second(s)",
+        "Task 1 finished",
+        "Task 2 started, response in 2 second(s)",
+        "Task 2 failed",
     ]
 
 

@@ -13,9 +13,10 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from concurrency_lab.work import pool_demos
+from concurrency_lab.work import build, pool_demos
 from concurrency_lab.work.pool_demos import (
     cpu_seconds,
+    fork_context,
     fragile_task,
     kill_worker,
     load_table,
@@ -34,6 +35,8 @@ WORKER_MODULES = (
     "concurrency_lab.work.tasks",
     "concurrency_lab.work.timeline",
     "concurrency_lab.work.speedup",
+    "concurrency_lab.work.build",
+    "concurrency_lab.work.gil_demos",
 )
 HEAVY = ("matplotlib", "numpy", "ipywidgets", "IPython", "pandas")
 
@@ -130,6 +133,7 @@ def test_running_slices_cover_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(slices))
 
 
+@pytest.mark.skipif(not build.gil_enabled(), reason="no GIL: threads run Python code in parallel")
 def test_two_threads_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Under the GIL, two CPU-bound threads run one at a time: their slices barely overlap."""
     monkeypatch.setenv("CONCURRENCY_LAB_SCALE", "0.02")
@@ -178,3 +182,41 @@ def test_cpu_seconds_counts_the_cpu_time_of_the_task_not_the_wait(monkeypatch) -
     assert busy > 0
     monkeypatch.setattr("concurrency_lab.work.pool_demos.cpu_task", lambda _: time.sleep(0.05))
     assert cpu_seconds(0) < 0.01  # sleeping uses no CPU
+
+
+def test_fork_context_is_fork_where_the_system_has_it() -> None:
+    ctx = fork_context()
+    if "fork" in multiprocessing.get_all_start_methods():
+        assert ctx is not None and ctx.get_start_method() == "fork"
+    else:
+        assert ctx is None
+
+
+def test_fork_context_is_none_without_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what a Windows student gets: the lesson's cell then prints instead of forking
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert fork_context() is None
+
+
+@pytest.mark.skipif(fork_context() is None, reason="needs the fork start method")
+def test_under_fork_a_lambda_fails_to_pickle_and_a_late_function_breaks_the_pool() -> None:
+    # the lesson's claim: fork pickles tasks too, and looks functions up by name in its copy
+    with ProcessPoolExecutor(1, mp_context=fork_context(), initializer=quiet) as ex:
+        assert ex.submit(tiny_task, 3).result(timeout=60) == 9  # the worker is forked now
+        # a notebook's lambda lives in __main__ (PicklingError on 3.11-3.15); this one is local
+        # to a function, which 3.11-3.13 report as AttributeError
+        with pytest.raises((pickle.PicklingError, AttributeError)):
+            ex.submit(lambda x: x * x, 3).result(timeout=60)
+        assert ex.submit(tiny_task, 4).result(timeout=60) == 16  # a pickling error breaks nothing
+
+        def cube(x: int) -> int:  # local: its pickled name cannot be found in the worker
+            return x**3
+
+        module = sys.modules[__name__]
+        module.late_cube = cube  # type: ignore[attr-defined]  # defined after the fork
+        cube.__qualname__ = "late_cube"
+        try:
+            with pytest.raises(BrokenProcessPool):
+                ex.submit(cube, 3).result(timeout=60)
+        finally:
+            del module.late_cube  # type: ignore[attr-defined]

@@ -1,28 +1,34 @@
-"""The project: correct totals, bad files reported with nothing lost, any batching = sequential."""
+"""The project: correct totals, bad files reported with nothing lost, any batching = sequential;
+and the helpers lesson 05 measures it with (run_batches, run_per_file, warm_up, read_only)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from concurrency_lab.work.batching import STRATEGIES
+from concurrency_lab.view.plotting import Picture, plot_file_sizes
+from concurrency_lab.work.batching import STRATEGIES, batch_files, batch_sizes
 from concurrency_lab.work.data import COLUMNS, make_dataset, missing_path, write_bad_files
 from concurrency_lab.work.project import (
     FileError,
+    Measured,
     Partial,
     Result,
     combine,
     format_cents,
     main,
-    main_per_file,
+    read_only,
     run,
+    run_batches,
+    run_per_file,
     run_sequential,
+    warm_up,
 )
 from concurrency_lab.work.scale import ENV_VAR
 from concurrency_lab.work.timeline import Timeline
@@ -152,7 +158,11 @@ def test_combine_is_exact_in_any_order(good: list[Path], bad: dict[Path, str]) -
 
 def test_empty_inputs() -> None:
     assert combine([]) == Result() == run_sequential([]) == main([], 2)
-    assert main_per_file([], 3) == Result()
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        measured = run_batches(executor, [])
+        assert run_per_file(executor, []).tasks == 0
+    assert measured.tasks == 0 and measured.result == Result()
+    assert measured.cores == 0.0
     assert str(Result()).splitlines()[0] == "0 rows from 0 files"
 
 
@@ -197,69 +207,226 @@ def test_differences_point_at_what_differs(good: list[Path]) -> None:
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_main_equals_sequential_and_records_batches(
-    good: list[Path], bad: dict[Path, str], strategy: str
-) -> None:
+def test_main_equals_sequential(good: list[Path], bad: dict[Path, str], strategy: str) -> None:
     paths = [*bad, *good]
-    with Timeline() as tl:
-        result = main(paths, 3, strategy, mp_context=FAST, timeline=tl)
+    result = main(paths, 3, strategy)
     assert result == run_sequential(paths)
-    assert sorted(e.task_id for e in tl.events) == [0, 1, 2]
     assert [p.batch_id for p in result.partials] == [0, 1, 2]
-    assert all(e.pid != os.getpid() for e in tl.events)
+    assert all(p.pid != os.getpid() for p in result.partials)  # in worker processes
     assert len(result.busy) == 3 and all(b >= 0 for b in result.busy)
     assert len(result.cpu) == 3 and all(c >= 0 for c in result.cpu)
-    assert not all(e.ok for e in tl.events)  # a batch with a bad file is drawn red
+    assert not all(e.ok for e in result.events())  # a batch with a bad file is drawn red
 
 
-def test_main_under_spawn(good: list[Path], bad: dict[Path, str]) -> None:
-    # spawn: the children import concurrency_lab.work.project afresh (macOS, Windows)
-    paths = [*good, *bad]
-    result = main(paths, 2, "balanced", mp_context="spawn")
-    assert result == run_sequential(paths)
-    assert {p.pid for p in result.partials}.isdisjoint({os.getpid()})
+def test_main_has_the_students_signature() -> None:
+    import inspect
+
+    params = inspect.signature(main).parameters
+    assert list(params) == ["file_paths", "n_processes", "strategy"]
+    assert params["strategy"].default == "balanced"
 
 
-def test_main_per_file_and_threads_agree(good: list[Path], bad: dict[Path, str]) -> None:
-    paths = [*good, *bad]
-    expected = run_sequential(paths)
-    with Timeline() as tl:
-        assert main_per_file(paths, 2, mp_context=FAST, timeline=tl) == expected
-    assert sorted(e.task_id for e in tl.events) == list(range(len(paths)))
-    assert {e.label for e in tl.events} == {"file"}
-    assert main(paths, 2, "balanced", executor="thread") == expected
-    assert main_per_file(paths, 2, executor="thread") == expected
+def test_main_never_starts_more_workers_than_files(good: list[Path]) -> None:
+    result = main(good[:2], 8)
+    assert len(result.partials) == 2 and result == run_sequential(good[:2])
 
 
-def test_main_can_reuse_a_running_pool(good: list[Path], bad: dict[Path, str]) -> None:
-    paths = [*good, *bad]
-    expected = run_sequential(paths)
-    ctx = multiprocessing.get_context(FAST)
-    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-        first = main(paths, 2, "balanced", executor=pool)
-        second = main(paths, 3, executor=pool)  # three batches queue on two workers
-        per_file = main_per_file(paths, 2, executor=pool, chunksize=4)
-        workers = {p.pid for r in (first, second, per_file) for p in r.partials}
-    assert first == second == per_file == expected
-    assert len(workers) <= 2  # the same two processes served every call
+@pytest.mark.parametrize(
+    ("n_processes", "error", "message"),
+    [
+        (0, ValueError, "n_processes must be at least 1, got 0"),
+        (-2, ValueError, "n_processes must be at least 1, got -2"),
+        (7.5, TypeError, r"n_processes must be a whole number \(int\), got 7.5 of type float"),
+        (2.0, TypeError, r"n_processes must be a whole number \(int\), got 2.0"),
+        (True, TypeError, r"n_processes must be a whole number \(int\), got True of type bool"),
+        ("2", TypeError, r"n_processes must be a whole number \(int\), got '2'"),
+        (None, TypeError, r"n_processes must be a whole number \(int\), got None"),
+    ],
+)
+def test_main_names_a_bad_n_processes(
+    good: list[Path], n_processes: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        main(good, n_processes)  # type: ignore[arg-type]
+    with pytest.raises(error, match=message):
+        main([], n_processes)  # type: ignore[arg-type]  # checked even with nothing to do
 
 
-def test_main_checks_its_arguments(good: list[Path]) -> None:
-    for bad in (2.0, "2", True, None):
-        with pytest.raises(TypeError, match=r"n_processes must be a whole number \(int\)"):
-            main(good, bad)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="n_processes must be at least 1, got 0"):
-        main(good, 0)
-    with pytest.raises(ValueError, match="unknown strategy"):
+def test_main_names_other_bad_input(good: list[Path]) -> None:
+    with pytest.raises(ValueError, match="unknown strategy 'fastest'"):
         main(good, 2, "fastest")
     with pytest.raises(TypeError, match="not a single path"):
         main(str(good[0]), 2)
-    with pytest.raises(ValueError, match="'process', 'thread' or an Executor"):
-        main(good, 2, executor="async")
-    with pytest.raises(TypeError, match="n_processes must be a whole number"):
-        main_per_file(good, "2")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="n_processes must be at least 1"):
-        main_per_file(good, 0)
+    with pytest.raises(TypeError, match="not a single path"):
+        main(good[0], 2)  # a Path
+    with pytest.raises(TypeError, match="file_paths must be a list of paths, got NoneType"):
+        main(None, 2)  # type: ignore[arg-type]
+
+
+def test_balanced_is_not_always_better_than_round_robin(tmp_path: Path) -> None:
+    # The counterexample main's docstring names: sizes 2, 3, 2, 3, 2 in two batches.
+    # Round-robin deals 2+2+2 | 3+3 = 6 | 6; LPT (largest first, into the lightest
+    # batch) makes 3+2+2 | 3+2 = 7 | 5: its heaviest batch is 7/6 ≈ 1.167× the even split.
+    sizes = [2, 3, 2, 3, 2]
+    paths = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"f{i}.csv"
+        path.write_text("x" * size)
+        paths.append(path)
+    assert batch_sizes(batch_files(paths, 2, "round_robin")) == [6, 6]
+    assert sorted(batch_sizes(batch_files(paths, 2, "balanced")), reverse=True) == [7, 5]
+    # both are still right: the same (empty, all-bad) result as the loop
+    assert main(paths, 2, "round_robin") == main(paths, 2, "balanced") == run_sequential(paths)
+
+
+# -- measuring: run_batches, run_per_file, warm_up, read_only ---------------------------------
+@pytest.fixture
+def small_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    monkeypatch.setenv(ENV_VAR, "0.02")
+    return make_dataset(tmp_path / "sales", n_files=12, rows=500, skew=1.0, seed=3)
+
+
+def test_run_batches_in_threads_gives_the_sequential_answer(small_files: list[Path]) -> None:
+    batches = batch_files(small_files, 3, "balanced")
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        measured = run_batches(executor, batches, "three batches")
+    assert isinstance(measured, Measured)
+    assert measured.result == run_sequential(small_files)
+    assert measured.tasks == 3 and measured.title == "three batches"
+    assert sorted(e.task_id for e in measured.timeline.events) == [0, 1, 2]
+    assert {e.label for e in measured.timeline.events} == {"batch"}
+    assert all(e.ok for e in measured.timeline.events)
+    tl = measured.timeline
+    assert measured.wall == tl.wall > 0
+    assert all(tl.t0 <= e.start <= e.end <= tl.t_end for e in tl.events)
+    assert measured.parent_cpu >= 0 and measured.cores >= 0
+
+
+def test_run_per_file_is_one_task_per_file(small_files: list[Path]) -> None:
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        measured = run_per_file(executor, small_files, "per file")
+    assert measured.tasks == len(small_files)
+    assert {e.label for e in measured.timeline.events} == {"file"}
+    assert measured.result == run_sequential(small_files)
+
+
+def test_a_batch_with_a_bad_file_is_drawn_failed_and_nothing_is_lost(
+    small_files: list[Path], tmp_path: Path
+) -> None:
+    bad = write_bad_files(tmp_path / "sales")
+    gone = missing_path(tmp_path / "sales")
+    batches = [small_files, [*sorted(bad), gone]]
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        measured = run_batches(executor, batches)
+    assert measured.result == run_sequential([*small_files, *sorted(bad), gone])
+    assert measured.result.files == len(small_files) and len(measured.result.errors) == 4
+    assert {e.task_id: e.ok for e in measured.timeline.events} == {0: True, 1: False}
+
+
+def test_a_running_process_pool_is_reused_under_spawn(small_files: list[Path]) -> None:
+    # spawn pickles the work by reference: this proves the helpers send only importable code
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as executor:
+        assert warm_up(executor, 2, seconds=0.01) is None
+        first = run_batches(executor, batch_files(small_files, 2, "round_robin"))
+        second = run_batches(executor, batch_files(small_files, 4, "balanced"))
+        per_file = run_per_file(executor, small_files)
+        workers = {p.pid for m in (first, second, per_file) for p in m.result.partials}
+    assert first.result == second.result == per_file.result == run_sequential(small_files)
+    assert (first.tasks, second.tasks, per_file.tasks) == (2, 4, len(small_files))
+    assert len(workers) <= 2 and os.getpid() not in workers  # the same two processes
+
+
+def test_run_batches_accepts_the_seeds_sets(small_files: list[Path]) -> None:
+    # the seed's batch_files returned sets: run_batches takes any iterable batch
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        measured = run_batches(executor, [set(small_files[:5]), set(small_files[5:])])
+    assert measured.result == run_sequential(small_files)
+
+
+def test_the_helpers_refuse_a_single_path(small_files: list[Path]) -> None:
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        with pytest.raises(TypeError, match="not a path"):
+            run_batches(executor, str(small_files[0]))  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="not a single path"):
+            run_batches(executor, [str(small_files[0])])  # type: ignore[list-item]
+        with pytest.raises(TypeError, match="not a single path"):
+            run_per_file(executor, small_files[0])  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="workers must be at least 1"):
+            warm_up(executor, 0)
+
+
+def test_read_only_reads_every_byte_and_skips_missing(
+    small_files: list[Path], tmp_path: Path
+) -> None:
+    expected = sum(p.stat().st_size for p in small_files)
+    assert read_only(small_files) == expected
+    assert read_only([*small_files, missing_path(tmp_path / "sales")]) == expected
+
+
+def _measured(*spans: tuple[float, float, float]) -> Measured:
+    """A Measured made by hand: one (start, end, cpu) per task, wall from 0 to the last end."""
+    parts = [Partial(i, start=s, end=e, cpu=c) for i, (s, e, c) in enumerate(spans)]
+    tl = Timeline("made up")
+    tl.t0, tl.t_end = 0.0, max(e for _, e, _ in spans)
+    return Measured(combine(parts), tl)
+
+
+def test_cores_is_cpu_seconds_per_wall_second() -> None:
+    assert _measured((0.0, 1.0, 1.0), (0.0, 1.0, 0.9)).cores == pytest.approx(1.9)  # 2 cores
+    assert _measured((0.0, 2.0, 1.0), (0.0, 2.0, 1.0)).cores == pytest.approx(1.0)  # GIL
+    # a straggler: the light batch's worker idles for the second half of the wall time
+    assert _measured((0.0, 1.0, 1.0), (0.0, 2.0, 2.0)).cores == pytest.approx(1.5)
+
+
+def test_partial_cpu_is_this_threads_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # thread_time, not process_time: another busy thread of the process (in a thread pool:
+    # the other workers) does not count as this batch's CPU
+    import threading
+    import time
+
+    from concurrency_lab.work import project
+
+    def slow_read(path: object) -> tuple[int, dict[str, int], dict[str, int]]:
+        time.sleep(0.1)  # waiting, not computing
+        return 0, {}, {}
+
+    monkeypatch.setattr(project, "read_sales_file", slow_read)
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        partial = run(["a.csv"])
+    finally:
+        stop.set()
+        spinner.join()
+    assert partial.duration >= 0.1 and partial.files == 1
+    assert partial.cpu < 0.05  # the spinner burnt ~0.1 s of CPU meanwhile; not counted
+
+
+@pytest.mark.filterwarnings("error")  # e.g. matplotlib on a log axis of equal bars
+def test_plot_file_sizes_text_is_a_ratio_per_set() -> None:
+    picture = plot_file_sizes({"even": [10, 10, 10, 10], "skewed": [1, 1, 1, 37]}, title="t")
+    assert isinstance(picture, Picture)
+    assert picture.text == (
+        "t: even: 4 files, largest 1.00× the mean; skewed: 4 files, largest 3.70× the mean"
+    )
+    assert len(picture.figure.axes) == 2
+    assert picture.png().startswith(b"\x89PNG")
+    # an empty file (0 bytes) on the log axis draws without a warning
+    assert plot_file_sizes({"one empty": [0, 3, 9]}).png().startswith(b"\x89PNG")
+
+
+def test_plot_file_sizes_rejects_nothing_to_draw() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        plot_file_sizes({})
+    with pytest.raises(ValueError, match="no file sizes"):
+        plot_file_sizes({"none": []})
 
 
 @settings(max_examples=20, deadline=None, database=None)
@@ -268,14 +435,34 @@ def test_main_checks_its_arguments(good: list[Path]) -> None:
     strategy=st.sampled_from(STRATEGIES),
     n_processes=st.integers(min_value=1, max_value=4),
 )
-def test_property_main_equals_sequential(
+def test_property_any_batching_equals_sequential(
     good: list[Path], bad: dict[Path, str], picks: list[int], strategy: str, n_processes: int
 ) -> None:
-    # any files (good, broken, missing; repeats allowed), any strategy, any pool size
-    pool = [*good, *bad]
-    paths = [pool[i] for i in picks]
+    # any files (good, broken, missing; repeats allowed), any strategy, any number of batches
+    files = [*good, *bad]
+    paths = [files[i] for i in picks]
     expected = run_sequential(paths)
-    result = main(paths, n_processes, strategy, mp_context=FAST)
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context(FAST)) as pool:
+        measured = run_batches(pool, batch_files(paths, n_processes, strategy))
+    result = measured.result
     assert result == expected, result.differences(expected)
     assert result.files + len(result.errors) == len(paths)
     assert len(result.partials) == min(n_processes, len(paths))
+
+
+@settings(max_examples=5, deadline=None, database=None)
+@given(
+    picks=st.lists(st.integers(min_value=0, max_value=13), max_size=14),
+    strategy=st.sampled_from(STRATEGIES),
+    n_processes=st.integers(min_value=1, max_value=3),
+)
+def test_property_main_equals_sequential(
+    good: list[Path], bad: dict[Path, str], picks: list[int], strategy: str, n_processes: int
+) -> None:
+    # main itself (a new pool per call, so fewer examples)
+    files = [*good, *bad]
+    paths = [files[i] for i in picks]
+    expected = run_sequential(paths)
+    result = main(paths, n_processes, strategy)
+    assert result == expected, result.differences(expected)
+    assert result.files + len(result.errors) == len(paths)

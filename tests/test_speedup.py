@@ -126,3 +126,66 @@ def test_plot_turns_text_counts_lanes_not_slices() -> None:
     assert pic.png().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="no slices"):
         plot_turns({"a": []}, title="empty")
+
+
+# -- judging timing claims on a machine that may be busy (issue #18) ----------------------
+
+from concurrency_lab.work import build  # noqa: E402
+from concurrency_lab.work.speedup import Check, gil_check, when_given  # noqa: E402
+
+
+def test_when_given_judges_a_claim_when_the_cores_were_there() -> None:
+    held = when_given("the pool beat the loop", True, cores_got=1.93)
+    assert held.judged and held.holds and held.ok
+    assert str(held) == "✓ the pool beat the loop (the pool got 1.9 cores)"
+    failed = when_given("the pool beat the loop", False, cores_got=2.0, who="the workers")
+    assert failed.judged and not failed.ok  # a real failure: the lesson's assert fires
+    assert str(failed) == "✗ the pool beat the loop: not so, although the workers got 2.0 cores"
+
+
+def test_when_given_skips_a_claim_on_a_busy_machine_and_says_why() -> None:
+    for holds in (True, False):  # what was measured does not matter: it is not judged
+        skipped = when_given("the pool beat the loop", holds, cores_got=1.1)
+        assert not skipped.judged and skipped.ok
+        assert str(skipped) == (
+            "your machine was busy: the pool got 1.1 cores, so this comparison is skipped "
+            "— close other programs and re-run to see it"
+        )
+    # the threshold is inclusive and can be moved
+    assert when_given("x", True, cores_got=1.6).judged
+    assert not when_given("x", True, cores_got=3.5, cores_needed=3.6).judged
+
+
+@pytest.mark.parametrize("bad", [-0.1, math.nan])
+def test_when_given_refuses_nonsense_core_counts(bad: float) -> None:
+    with pytest.raises(ValueError, match="number of cores"):
+        when_given("x", True, cores_got=bad)
+
+
+def test_gil_check_on_a_gil_build_is_always_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "gil_enabled", lambda: True)
+    one_core = gil_check(1.02)
+    assert one_core.judged and one_core.ok and str(one_core).startswith("✓ 2 threads computed")
+    # a GIL build whose threads got two cores would be a real surprise: judged, and not ok
+    parallel = gil_check(1.9)
+    assert parallel.judged and not parallel.ok
+    # a busy machine only lowers the figure: still judged, still ok
+    assert gil_check(0.4).ok
+
+
+def test_gil_check_on_a_free_threaded_build_reports_instead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no free-threaded interpreter exists on the course's machines: the detection is patched
+    monkeypatch.setattr(build, "gil_enabled", lambda: False)
+    monkeypatch.setattr(build, "describe_build", lambda: "CPython 3.14.0, free-threaded build")
+    parallel = gil_check(1.95)
+    assert not parallel.judged and parallel.ok  # the lesson's assert passes
+    text = str(parallel)
+    assert "free-threaded build" in text and "1.95 cores" in text and "in parallel" in text
+    assert gil_check(1.0).ok  # one core (a busy machine) is no failure either
+
+
+def test_check_is_a_plain_value() -> None:
+    c = Check("claim", holds=False, judged=False, note="skipped because")
+    assert c.ok and str(c) == "skipped because"

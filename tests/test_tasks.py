@@ -44,7 +44,7 @@ def test_io_task_prints_the_seeds_lines_with_nominal_seconds(
     monkeypatch.setenv(ENV_VAR, "0.001")
     io_task(4)
     assert capsys.readouterr().out == (
-        "Process 4 started, response in 3 second(s)\nProcess 4 finished\n"
+        "Task 4 started, response in 3 second(s)\nTask 4 finished\n"
     )
 
 
@@ -64,16 +64,16 @@ def test_io_task_seconds_override_and_quiet(
     assert io_task(7, seconds=0.5, verbose=False) is None
     assert capsys.readouterr().out == ""
     io_task_with_return("x", seconds=0.1)
-    assert "Process x started, response in 0.1 second(s)" in capsys.readouterr().out
+    assert "Task x started, response in 0.1 second(s)" in capsys.readouterr().out
 
 
 def test_io_task_accepts_the_pool_map_tuple_pitfall(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # pool.map(io_task, [(0,), (1,)]) passes tuples: the seed printed "Process (0,)"
+    # pool.map(io_task, [(0,), (1,)]) passes tuples: the seed printed "Process (0,) started"
     monkeypatch.setenv(ENV_VAR, "0.001")
     io_task((0,))
-    assert capsys.readouterr().out.startswith("Process (0,) started")
+    assert capsys.readouterr().out.startswith("Task (0,) started")
 
 
 def test_cpu_task_sums_a_scaled_range(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,5 +124,5 @@ def test_say_writes_each_line_in_one_call(monkeypatch: pytest.MonkeyPatch) -> No
             pass
 
     monkeypatch.setattr(sys, "stdout", Recorder())
-    tasks.say("Process 1 started")
-    assert writes == ["Process 1 started\n"]
+    tasks.say("Task 1 started")
+    assert writes == ["Task 1 started\n"]

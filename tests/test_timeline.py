@@ -138,7 +138,7 @@ def test_recording_overhead_is_negligible() -> None:
 def test_summary_text() -> None:
     s = Summary(tasks=5, wall=3.0, busy=8.0)
     assert s.concurrency == pytest.approx(8 / 3)
-    assert str(s) == "5 tasks · wall 3.00 s · sum of task times 8.00 s · concurrency 2.67×"
+    assert str(s) == "5 tasks · wall 3.00 s · sum of task times 8.00 s · overlap 2.67×"
 
 
 def _events() -> list[Event]:
@@ -158,11 +158,23 @@ def test_plot_timeline_one_lane_per_worker(tmp_path: Path) -> None:
         "pid 1 · B",
         "pid 2 · MainThread",
     ]
-    assert pic.text == "demo: 3 tasks · wall 3.00 s · sum of task times 5.00 s · concurrency 1.67×"
+    assert pic.text == "demo: 3 tasks · wall 3.00 s · sum of task times 5.00 s · overlap 1.67×"
     bundle = pic._repr_mimebundle_()
     assert bundle["image/png"].startswith(b"\x89PNG") and bundle["text/plain"] == pic.text
     pic.save(str(tmp_path / "t.png"))
     assert (tmp_path / "t.png").stat().st_size > 1000
+
+
+def test_plot_timeline_adds_the_cpu_seconds_received() -> None:
+    # 4 tasks of 2 s each on 2 cores: overlap 4x, but the CPU received is 2 cores' worth
+    events = [Event(i, "cpu", i, "MainThread", 0.0, 2.0) for i in range(4)]
+    pic = plot_timeline(events, title="4 on 2", cpu_seconds=4.0)
+    assert pic.text == (
+        "4 on 2: 4 tasks · wall 2.00 s · sum of task times 8.00 s · overlap 4.00× · "
+        "CPU received 4.00 s · cores 2.00×"
+    )
+    title = pic.figure.axes[0].get_title()
+    assert "overlap 4.00×" in title and "cores 2.00×" in title and "concurrency" not in title
 
 
 def test_plot_timeline_rejects_other_things() -> None:

@@ -81,3 +81,52 @@ def module_writer(folder: Path, prefix: str) -> Iterator[Callable[..., str]]:
     finally:
         for name in written:
             sys.modules.pop(name, None)
+
+
+# ------------------------------------------------------------------ answers as notebook cells
+CHECK_SECONDS: dict[str, float] = {}
+"""The longest check seen per ``module.qN`` in this process (reported by the self-tests)."""
+
+
+def timed_verdict(problem: Problem, answer: Any) -> Verdict:
+    """``problem.verdict(answer)``, remembering the longest time per question."""
+    import time
+
+    start = time.perf_counter()
+    verdict = problem.verdict(answer)
+    seconds = time.perf_counter() - start
+    key = f"{problem.notebook or '?'}:{problem.name}"
+    CHECK_SECONDS[key] = max(CHECK_SECONDS.get(key, 0.0), seconds)
+    return verdict
+
+
+def cells_verdict(problem: Problem, name: str | tuple[str, ...], *cells: str) -> Verdict:
+    """Run ``cells`` as notebook cells, then judge what they named ``name`` (or names)."""
+    from concurrency_lab.dev.cells import CellError, run_cells
+
+    namespace = run_cells(*cells)
+    names = (name,) if isinstance(name, str) else name
+    try:
+        values = tuple(namespace[n] for n in names)
+    except KeyError as exc:
+        raise CellError(f"the cells defined no {exc.args[0]!r}") from None
+    return timed_verdict(problem, values[0] if len(values) == 1 else values)
+
+
+def assert_cells_pass(problem: Problem, name: str | tuple[str, ...], *cells: str) -> Verdict:
+    """Assert that the answer the cells define passes."""
+    verdict = cells_verdict(problem, name, *cells)
+    assert verdict.status == "passed", f"expected ✓, got:\n{verdict.plain(problem.name)}"
+    return verdict
+
+
+def assert_cells_fail(
+    problem: Problem, name: str | tuple[str, ...], *cells: str, says: tuple[str, ...]
+) -> Verdict:
+    """Assert that the answer the cells define fails with a message containing ``says``."""
+    verdict = cells_verdict(problem, name, *cells)
+    text = verdict.plain(problem.name)
+    assert verdict.status == "failed", f"expected ✗, got:\n{text}"
+    for fragment in says:
+        assert fragment.lower() in text.lower(), f"{fragment!r} not in verdict:\n{text}"
+    return verdict

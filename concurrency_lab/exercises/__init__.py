@@ -11,5 +11,21 @@ The model answers live in ``solutions/NN_topic.ipynb`` (the single source);
 ``make exercises`` (:mod:`concurrency_lab.dev.generate`) turns them into the
 student notebooks in ``exercises/``.
 
+**How to add a question.** (1) In ``solutions/NN_topic.ipynb`` add the question's
+markdown, an answer cell whose nbgrader ``grade_id`` is the question's name (``q4``) with
+the model answer between ``### BEGIN SOLUTION`` / ``### END SOLUTION``, and a check cell
+``q4.check(answer)``. (2) In ``lessonNN.py`` add ``q4 = FunctionProblem(name="q4",
+trial=..., hints=[...])`` (or a ``ValueProblem``/``ChoiceProblem``) above the closing
+``PROBLEMS = register(globals())``, which ties it to its cell by name. Write the trial as
+an ordered list of small rules, each a zero-argument callable returning a ✗ verdict or
+``None``: ``return first_failure(rule, rule, ...) or passed(...)``
+(:mod:`concurrency_lab.exercises.probing`: ``run_with_probe`` and :class:`ProbeOutcome`
+for what ran when and where, ``overlap_of`` for overlap, ``whole_number_failure`` for
+counts). Judge behaviour, never the answer's source; vary the trial's inputs per check;
+derive every bound from the question's words and the probe's own measured durations.
+(3) In ``tests/test_exercises_lessonNN.py`` add right and wrong answers run as notebook
+cells (:func:`concurrency_lab.dev.cells.answer`), each wrong one asserting its message.
+Then ``make exercises`` regenerates the student notebook.
+
 This ``__init__`` imports nothing, so a child process that imports a probe stays light.
 """

@@ -3,17 +3,18 @@
 The asyncio exercises hand the student's ``async def`` an :class:`AsyncProbe`'s ``fetch``
 instead of a real network call. ``await fetch(request_id)`` waits a small, *fixed* time
 per id (``asyncio.sleep``, so the event loop stays free), records the request — id,
-thread, start, end, whether it succeeded — and returns ``'result of task N'`` (or the
-probe's ``reply``); ids in ``fail_ids`` raise :class:`RequestFailed` after their wait.
-From the records a checker reads what ran, how many requests were in flight at once
-(:meth:`AsyncProbe.max_in_flight`, :func:`max_concurrency`) and how long request slots
-stood idle while requests were still waiting (:func:`idle_slot_time`).
+thread, start, end, whether it succeeded, and *which event loop in which thread* awaited
+it — and returns ``'result of task N'`` (or the probe's ``reply``); ids in ``fail_ids``
+raise :class:`RequestFailed`, a ``ConnectionError``, after their wait.
 
-:class:`BlockingCall` is the opposite: an ordinary function that blocks its thread with
-``time.sleep`` (a slow parser, a driver without async support) and records which thread
-ran it and whether that thread was running an event loop at the time. :class:`Heartbeat`
-is a coroutine that should tick every few milliseconds: a long gap between its ticks
-means something froze the event loop.
+From the records a checker reads what ran, on which loop (:func:`other_loops_failure`:
+one event loop, judged from loop identities, not names), how many requests were in
+flight at once (:meth:`AsyncProbe.max_in_flight`), and where request slots stood idle
+while requests were still waiting (:func:`idle_gaps`). A :class:`Heartbeat` is a coroutine
+that ticks every few milliseconds: its ticks show when the loop was free — a long gap
+between ticks means something froze the loop, and many ticks inside an idle gap mean the
+loop was free yet started nothing. The blocking ``parse`` of the third exercise lives in
+:mod:`concurrency_lab.work.aio_probes` (child processes may have to import it).
 
 **Running the student's coroutine.** A check is an ordinary call, ``q1.check(fetch_all)``,
 but in Jupyter it is made from the kernel's thread, where an event loop is *already*
@@ -29,10 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import os
-import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,27 +46,27 @@ from concurrency_lab.exercises.core import (
     call_student,
     failed,
 )
-from concurrency_lab.work.probes import (
-    ProbeFailure,
-    RecordedCalls,
-    overlap_verdict,
-    probe_result,
-)
+from concurrency_lab.exercises.probing import ProbeOutcome
+from concurrency_lab.work.aio_probes import html_page, page_title
+from concurrency_lab.work.probes import RecordedCalls, probe_result
 from concurrency_lab.work.timeline import Event
 from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
-    "AsyncOutcome",
     "AsyncProbe",
+    "AsyncRun",
     "AsyncStudentTimeout",
-    "BlockingCall",
     "Heartbeat",
+    "IdleGap",
+    "NotAwaitable",
     "RequestFailed",
+    "awaitables_failure",
     "awaitables_in",
     "html_page",
-    "idle_slot_time",
+    "idle_gaps",
     "labelled_timeline",
-    "max_concurrency",
+    "not_async_failure",
+    "other_loops_failure",
     "page_title",
     "request_label",
     "run_async_student",
@@ -72,25 +74,9 @@ __all__ = [
 ]
 
 
-class RequestFailed(ProbeFailure):
-    """The error an async probe request raises for the ids it was told to fail."""
-
-
-def html_page(url: Any) -> str:
-    """A tiny web page for ``url``: its title is ``Page <last part of the url>``."""
-    name = str(url).rstrip("/").rsplit("/", 1)[-1]
-    return f"<html><head><title>Page {name}</title></head><body>…</body></html>"
-
-
-_TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
-
-
-def page_title(page: str) -> str:
-    """The text between ``<title>`` and ``</title>`` (what :func:`html_page` put there)."""
-    if not isinstance(page, str):
-        raise TypeError(f"parse expects the page's text (a str), got {type(page).__name__}")
-    match = _TITLE.search(page)
-    return match.group(1) if match else ""
+class RequestFailed(ConnectionError):
+    """What a probe request raises for the ids it was told to fail: a ``ConnectionError``,
+    as a real HTTP client raises when the server drops the connection."""
 
 
 # --------------------------------------------------------------------------- requests
@@ -107,13 +93,23 @@ class _Fetch:
         return f"<fetch: {len(self._probe.durations)} requests>"
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where one request was awaited: the event loop (by identity) and the thread (ident)."""
+
+    request_id: Any
+    loop: int
+    thread: int
+
+
 @dataclass
 class AsyncProbe(RecordedCalls):
-    """Simulated requests with fixed durations, recording what ran when.
+    """Simulated requests with fixed durations, recording what ran when, and on which loop.
 
     ``probe.fetch`` is what the student's coroutine receives; ``probe.ids`` the ids in the
     exercise's order. Records live in memory (one process), guarded by a lock, so a
-    request awaited on any event loop in any thread is seen.
+    request awaited on any event loop in any thread is seen. ``home_loop`` and
+    ``home_thread`` are the check's own loop and its thread (set by the runner).
     """
 
     durations: Mapping[Any, float]
@@ -122,7 +118,10 @@ class AsyncProbe(RecordedCalls):
     never: str = field(default="never requested", init=False, repr=False)
     repeated: str = field(default="requested more than once", init=False, repr=False)
     fetch: _Fetch = field(init=False, repr=False)
+    home_loop: int = field(default=0, init=False, repr=False)
+    home_thread: int = field(default=0, init=False, repr=False)
     _events: list[Event] = field(default_factory=list, init=False, repr=False)
+    _where: list[_Where] = field(default_factory=list, init=False, repr=False)
     _in_flight: int = field(default=0, init=False, repr=False)
     _max_in_flight: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -136,7 +135,9 @@ class AsyncProbe(RecordedCalls):
         if request_id not in self.durations:
             known = list(self.durations)
             raise KeyError(f"there is no request {request_id!r}; the ids given were {known}")
+        loop = asyncio.get_running_loop()
         with self._lock:
+            self._where.append(_Where(request_id, id(loop), threading.get_ident()))
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
         start = time.perf_counter()
@@ -158,7 +159,7 @@ class AsyncProbe(RecordedCalls):
                 self._in_flight -= 1
                 self._events.append(event)
         if not ok:
-            raise RequestFailed(f"request {request_id!r} failed: 503 Service Unavailable")
+            raise RequestFailed(f"request {request_id!r} failed: the connection was reset")
         return self.reply(request_id)
 
     def events(self) -> list[Event]:
@@ -167,9 +168,16 @@ class AsyncProbe(RecordedCalls):
             return sorted(self._events, key=lambda e: e.start)
 
     def max_in_flight(self) -> int:
-        """The most requests that were running at the same moment."""
+        """The most requests that were running at the same moment (an exact count)."""
         with self._lock:
             return self._max_in_flight
+
+    def away_from_home(self) -> list[_Where]:
+        """The requests awaited on a loop other than the check's own (or in another thread)."""
+        with self._lock:
+            return [
+                w for w in self._where if w.loop != self.home_loop or w.thread != self.home_thread
+            ]
 
 
 def request_label(request_id: Any) -> str:
@@ -180,38 +188,44 @@ def request_label(request_id: Any) -> str:
     return f"req {text}"
 
 
-def max_concurrency(events: Iterable[Event]) -> int:
-    """The largest number of events that overlap in time."""
-    edges = sorted([(e.start, 1) for e in events] + [(e.end, -1) for e in events])
-    running = best = 0
-    for _, step in edges:  # at equal times an end (-1) sorts before a start (+1)
-        running += step
-        best = max(best, running)
-    return best
+@dataclass(frozen=True)
+class IdleGap:
+    """A stretch of time when fewer than ``limit`` requests ran although some had not started."""
+
+    start: float
+    end: float
+    in_flight: int
+    waiting: int
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
 
 
-def idle_slot_time(events: Iterable[Event], limit: int) -> float:
-    """Slot-seconds left unused while some request had not started yet.
+def idle_gaps(events: Iterable[Event], limit: int, total: int) -> list[IdleGap]:
+    """Every stretch with fewer than ``limit`` requests in flight while some of the ``total``
+    requests had not started yet (up to the last start); ``in_flight`` and ``waiting`` are
+    how many were running and how many had not started when the stretch began.
 
-    Between the first start and the last start, ``limit`` requests could have been in
-    flight all the time (there was always one waiting); this sums ``limit - in flight``
-    over that span. A semaphore-limited crawler keeps it near zero (a freed slot is
-    reused within a loop iteration); batches of ``limit`` that wait for their slowest
-    member leave slots idle for most of each batch.
+    A semaphore-limited crawler closes each such gap within a loop iteration or two (a
+    finished request frees its slot, the next one starts); batches of ``limit`` leave slots
+    empty while they wait for the slowest request of the batch.
     """
-    events = list(events)
-    if not events:
-        return 0.0
-    last_start = max(e.start for e in events)
     edges = sorted([(e.start, 1) for e in events] + [(e.end, -1) for e in events])
-    idle, running, previous = 0.0, 0, edges[0][0]
+    gaps: list[IdleGap] = []
+    running = started = 0
+    opened: tuple[float, int, int] | None = None  # (start, running, waiting)
     for when, step in edges:
-        if when > last_start:
-            when = last_start
-        idle += max(0, limit - running) * (when - previous)
-        previous = when
         running += step
-    return idle
+        started += step == 1
+        if opened is not None and (running >= limit or started >= total):
+            gaps.append(IdleGap(opened[0], when, opened[1], opened[2]))
+            opened = None
+        if started >= total:
+            break
+        if running < limit and opened is None:
+            opened = (when, running, total - started)
+    return [g for g in gaps if g.end > g.start]
 
 
 def awaitables_in(value: Any) -> list[Any]:
@@ -264,61 +278,15 @@ def labelled_timeline(
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- blocking code
-@dataclass
-class BlockingCall:
-    """An ordinary function that blocks its thread for ``seconds``, then returns ``fn(arg)``.
-
-    Each call records ``(start, end, thread name, in_loop_thread)``; ``in_loop_thread`` is
-    true when the calling thread was running an event loop — the call froze that loop.
-    """
-
-    seconds: float
-    fn: Callable[[Any], Any] = page_title
-    name: str = "parse"
-    calls: list[tuple[float, float, str, bool]] = field(default_factory=list, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-
-    def __call__(self, arg: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-            in_loop = True
-        except RuntimeError:
-            in_loop = False
-        result = self.fn(arg)  # a wrong argument fails at once, before the wait
-        start = time.perf_counter()
-        time.sleep(self.seconds)
-        with self._lock:
-            self.calls.append(
-                (start, time.perf_counter(), threading.current_thread().name, in_loop)
-            )
-        return result
-
-    def __repr__(self) -> str:
-        return f"<function {self.name}: blocks for a moment>"
-
-    def ran_in_loop_thread(self) -> bool:
-        """True if any call ran in a thread that was running an event loop."""
-        with self._lock:
-            return any(in_loop for *_, in_loop in self.calls)
-
-    def events(self) -> list[Event]:
-        """The calls as timeline events (task id = call number)."""
-        with self._lock:
-            calls = sorted(self.calls)
-        return [
-            Event(f"{self.name} {n}", self.name, os.getpid(), thread, start, end)
-            for n, (start, end, thread, _) in enumerate(calls, start=1)
-        ]
-
-
 @dataclass
 class Heartbeat:
     """A coroutine that ticks every ``interval`` seconds until :meth:`stop` is called.
 
     Run it next to the student's coroutines (``asyncio.ensure_future(heartbeat.run())``):
     while the loop is free the ticks come every ``interval`` or so; while something blocks
-    the loop's thread, no tick comes at all.
+    the loop's thread, no tick comes at all. The loop runs the heartbeat at most once per
+    iteration, so ``n`` ticks inside a stretch of time mean the loop went round at least
+    ``n`` times in it.
     """
 
     interval: float = 0.01
@@ -340,7 +308,7 @@ class Heartbeat:
 
     def longest_gap(self) -> float:
         """The longest time between two ticks (the longest the loop was unavailable)."""
-        gaps = [b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(self.ticks)]
         return max(gaps, default=0.0)
 
 
@@ -355,6 +323,8 @@ class AsyncStudentTimeout(StudentTimeout):
             "Look for an await that can never complete: a Semaphore acquired and never "
             "released, an Event never set, a Queue.get() with nothing left to get, or a task "
             "awaiting itself.",
+            "The check cancelled your coroutine and closed its event loop; a thread your "
+            "code started and left blocked keeps running until you restart the kernel.",
         )
 
 
@@ -363,127 +333,70 @@ class _LoopDeadline(Exception):
 
 
 @dataclass(frozen=True)
-class _NotAwaitable:
+class NotAwaitable:
     """What calling the answer returned when it was not awaitable (a plain ``def``)."""
 
     value: Any
 
 
-async def _await_with_deadline(make: Callable[[], Any], timeout: float) -> tuple[Any, float]:
+@dataclass(frozen=True)
+class AsyncRun:
+    """One await of the student's coroutine on the check's own fresh event loop.
+
+    ``value`` is what it returned (a :class:`NotAwaitable` when the answer was a plain
+    ``def``); ``wall`` runs from the call to the end of the await; ``returned_at`` is the
+    ``perf_counter`` time it returned; ``loop`` and ``thread`` identify the check's loop
+    (``id`` of the loop object) and the thread that ran it (``threading.get_ident()``).
+    """
+
+    value: Any
+    wall: float
+    returned_at: float
+    loop: int
+    thread: int
+
+    @property
+    def awaited(self) -> bool:
+        return not isinstance(self.value, NotAwaitable)
+
+
+async def _await_with_deadline(make: Callable[[], Any], timeout: float) -> AsyncRun:
+    loop, thread = id(asyncio.get_running_loop()), threading.get_ident()
     start = time.perf_counter()
     awaitable = make()
     if not inspect.isawaitable(awaitable):
-        return _NotAwaitable(awaitable), time.perf_counter() - start
+        now = time.perf_counter()
+        return AsyncRun(NotAwaitable(awaitable), now - start, now, loop, thread)
     task = asyncio.ensure_future(awaitable)
     done, _ = await asyncio.wait({task}, timeout=timeout)
-    wall = time.perf_counter() - start
+    now = time.perf_counter()
     if not done:
         task.cancel()
         await asyncio.wait({task}, timeout=1.0)
         raise _LoopDeadline()
-    return task.result(), wall
+    return AsyncRun(task.result(), now - start, now, loop, thread)
 
 
-def _run_fresh_loop(make: Callable[[], Any], timeout: float) -> tuple[Any, float]:
+def _run_fresh_loop(make: Callable[[], Any], timeout: float) -> AsyncRun:
     return asyncio.run(_await_with_deadline(make, timeout))
 
 
-def run_async_student(make: Callable[[], Any], *, timeout: float = 5.0) -> tuple[Any, float, bool]:
-    """Await ``make()`` on a fresh event loop in a watchdog thread: ``(value, wall, awaited)``.
+def run_async_student(make: Callable[[], Any], *, timeout: float = 5.0) -> AsyncRun:
+    """Await ``make()`` on a fresh event loop in a watchdog thread; return an :class:`AsyncRun`.
 
     ``make`` calls the student's function (``lambda: fetch_all(fetch, ids)``); it is
     called *inside* the new loop, so the answer may create tasks and semaphores freely.
-    ``wall`` is measured inside the loop, from the call to the end of the await.
-    ``awaited`` is False when the answer returned something that cannot be awaited (it was
-    a plain ``def``): then ``value`` is what it returned.
-
     Works whether or not the calling thread already runs an event loop (Jupyter does).
     Raises ``NotAttempted`` / ``StudentError`` / :class:`AsyncStudentTimeout`.
     """
     try:
-        result, wall = call_student(_run_fresh_loop, make, timeout, timeout=timeout + 2.0)
+        return call_student(_run_fresh_loop, make, timeout, timeout=timeout + 2.0)
     except StudentError as error:
         if isinstance(error.exc, _LoopDeadline):
             raise AsyncStudentTimeout(timeout) from None
         raise
     except StudentTimeout:  # the loop itself was blocked: the deadline could not fire
         raise AsyncStudentTimeout(timeout) from None
-    if isinstance(result, _NotAwaitable):
-        return result.value, wall, False
-    return result, wall, True
-
-
-@dataclass
-class AsyncOutcome:
-    """What happened when the student's coroutine ran against an :class:`AsyncProbe`."""
-
-    value: Any
-    wall: float
-    awaited: bool
-    events: list[Event]
-    probe: AsyncProbe
-
-    @property
-    def busy(self) -> float:
-        """Sum of the measured request times (the wall time of a one-by-one run)."""
-        return sum(e.duration for e in self.events)
-
-    @property
-    def max_in_flight(self) -> int:
-        return max_concurrency(self.events)
-
-    def describe(self) -> str:
-        """A text timeline of the requests, for a verdict's code block."""
-        return labelled_timeline([(request_label(e.task_id), e.start, e.end) for e in self.events])
-
-    def not_async_failure(self, function_name: str) -> Verdict | None:
-        """A ✗ verdict if the answer was a plain function (nothing to await)."""
-        if self.awaited:
-            return None
-        awaitables_in(self.value)
-        return failed(
-            f"{function_name} is a plain `def`, not an `async def`: it returned "
-            f"{type(self.value).__name__}, which cannot be awaited.",
-            f"Write `async def {function_name}(...)`: only a coroutine function can use "
-            "`await` inside, and the check awaits what it returns.",
-        )
-
-    def awaitables_failure(self, function_name: str) -> Verdict | None:
-        """A ✗ verdict if the answer returned coroutines or tasks instead of results."""
-        value = self.value
-        found = awaitables_in(value)
-        if not found and isinstance(value, tuple):
-            found = [x for part in value for x in awaitables_in(part)]
-        if not found:
-            return None
-        kind = "coroutine" if inspect.iscoroutine(found[0]) else type(found[0]).__name__
-        return failed(
-            f"{function_name} returned {kind} objects, not results.",
-            "Calling a coroutine function only creates the coroutine; nothing runs until it is "
-            "awaited. `await` each one — or all of them at once with "
-            "`await asyncio.gather(...)` — and return what the awaits give back.",
-        )
-
-    def wrong_calls_failure(self, function_name: str) -> Verdict | None:
-        """A ✗ verdict if some id was never requested or requested twice."""
-        problem = self.probe.calls_verdict()
-        if problem is None:
-            return None
-        return failed(
-            f"Not every request was made exactly once: {problem}.",
-            f"{function_name} was given ids {self.probe.ids}; await fetch(i) once for each.",
-            code=self.describe(),
-        )
-
-    def overlap_failure(
-        self, headline: str, why: str, *, min_concurrency: float = 1.6
-    ) -> Verdict | None:
-        """A ✗ verdict (measured times, ``why``, text timeline) if the requests did not overlap."""
-        problem = overlap_verdict(self.events, self.wall, min_concurrency=min_concurrency)
-        if problem is None:
-            return None
-        problem = problem.replace("task(s)", "request(s)").replace("task times", "request times")
-        return failed(headline, problem, why, code=self.describe())
 
 
 def run_with_async_probe(
@@ -494,17 +407,93 @@ def run_with_async_probe(
     reply: Callable[[Any], str] = probe_result,
     call: Callable[[Callable[..., Any], AsyncProbe], Awaitable[Any]] | None = None,
     timeout: float = 5.0,
-) -> AsyncOutcome:
+) -> ProbeOutcome:
     """Await ``answer(probe.fetch, probe.ids)`` (or ``call(answer, probe)``) on a fresh loop.
 
-    Requests still running when the answer returns are not waited for: the check's loop
-    is closed right after, which cancels them (they are recorded, ``ok=False``).
+    Returns the one outcome type of the checks (``noun="request"``); its ``value`` is a
+    :class:`NotAwaitable` when the answer was a plain ``def``. Requests still running when
+    the answer returns are not waited for: the check's loop is closed right after, which
+    cancels them (they are recorded, ``ok=False``).
     """
     probe = AsyncProbe(durations, fail_ids, reply)
     if call is None:
-        value, wall, awaited = run_async_student(
-            lambda: answer(probe.fetch, probe.ids), timeout=timeout
-        )
+        run = run_async_student(lambda: answer(probe.fetch, probe.ids), timeout=timeout)
     else:
-        value, wall, awaited = run_async_student(lambda: call(answer, probe), timeout=timeout)
-    return AsyncOutcome(value, wall, awaited, probe.events(), probe)
+        run = run_async_student(lambda: call(answer, probe), timeout=timeout)
+    return outcome_of(run, probe)
+
+
+def outcome_of(run: AsyncRun, probe: AsyncProbe) -> ProbeOutcome:
+    """The :class:`ProbeOutcome` of one run against ``probe`` (which learns its home loop)."""
+    probe.home_loop, probe.home_thread = run.loop, run.thread
+    events = probe.events()
+    finished = [e.task_id for e in events if e.end <= run.returned_at]
+    return ProbeOutcome(
+        run.value,
+        run.wall,
+        events,
+        probe,
+        finished_at_return=Counter(finished),
+        returned_at=run.returned_at,
+        noun="request",
+        label=request_label,
+        awaited=run.awaited,
+    )
+
+
+# --------------------------------------------------------------------------- rules
+def not_async_failure(outcome: ProbeOutcome, function_name: str) -> Verdict | None:
+    """A ✗ verdict if the answer was a plain function (nothing to await)."""
+    if outcome.awaited:
+        return None
+    value = outcome.value.value if isinstance(outcome.value, NotAwaitable) else outcome.value
+    awaitables_in(value)
+    return failed(
+        f"{function_name} is a plain `def`, not an `async def`: it returned "
+        f"{type(value).__name__}, which cannot be awaited.",
+        f"Write `async def {function_name}(...)`: only a coroutine function can use "
+        "`await` inside, and the check awaits what it returns.",
+    )
+
+
+def awaitables_failure(outcome: ProbeOutcome, function_name: str) -> Verdict | None:
+    """A ✗ verdict if the answer returned coroutines or tasks instead of results."""
+    value = outcome.value
+    found = awaitables_in(value)
+    if not found and isinstance(value, tuple):
+        found = [x for part in value for x in awaitables_in(part)]
+    if not found:
+        return None
+    kind = "coroutine" if inspect.iscoroutine(found[0]) else type(found[0]).__name__
+    return failed(
+        f"{function_name} returned {kind} objects, not results.",
+        "Calling a coroutine function only creates the coroutine; nothing runs until it is "
+        "awaited. `await` each one — or all of them at once with "
+        "`await asyncio.gather(...)` — and return what the awaits give back.",
+    )
+
+
+def other_loops_failure(outcome: ProbeOutcome, function_name: str) -> Verdict | None:
+    """A ✗ verdict if some request was awaited on another event loop than the check's own.
+
+    Judged from data: each request records the identity of the loop that awaited it and
+    the ident of that loop's thread. ``asyncio.run(fetch(i))`` per request in a thread
+    pool gives one loop per request, in other threads — concurrency by threads, with the
+    loop that awaited the answer blocked meanwhile.
+    """
+    probe: AsyncProbe = outcome.probe
+    away = probe.away_from_home()
+    if not away:
+        return None
+    loops = {w.loop for w in away}
+    threads = {w.thread for w in away}
+    total = len(probe._where)
+    return failed(
+        f"{len(away)} of {total} requests ran on another event loop than the one awaiting "
+        f"{function_name}: {len(loops)} other loop(s), in {len(threads)} other thread(s).",
+        "`asyncio.run(...)` (or a new event loop) per request, run from threads, starts one "
+        "loop per request and makes the concurrency come from threads — while the loop "
+        f"that awaits {function_name} sits blocked. Await the requests right here, on the "
+        "running loop: that is what `async def` is for.",
+        code=outcome.describe(),
+    )

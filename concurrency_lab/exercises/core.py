@@ -24,6 +24,7 @@ import html
 import inspect
 import json
 import linecache
+import numbers
 import sys
 import threading
 import traceback
@@ -200,6 +201,9 @@ class StudentTimeout(Exception):
             "needs a fraction of a second).",
             "Look for a thread that is never joined, a queue.get() with nothing to get, "
             "a lock acquired twice, or a pool waiting for a task that can never arrive.",
+            "The check stopped waiting and its own tasks stop by themselves, but a thread "
+            "of yours that is stuck (on a lock, a join, a queue) keeps waiting until you "
+            "restart the kernel.",
         )
 
 
@@ -397,34 +401,49 @@ class Problem:
 @dataclass
 class ValueProblem(Problem):
     """The answer is a value. ``tolerance`` allows numeric slack; ``feedback`` maps known
-    wrong answers to an explanation of the misconception behind them."""
+    wrong answers to an explanation of the misconception behind them.
+
+    Any real number type counts as a number (``numpy.float64``, ``numpy.int64``,
+    ``fractions.Fraction``), never ``bool``. A ``feedback`` explanation is shown only for
+    an answer within ``feedback_tolerance`` of its key (default: the same number), so an
+    answer that merely lands *near* a misconception is not told it holds it.
+    """
 
     expected: Any = None
     tolerance: float = 0.0
     unit: str = ""
     feedback: Mapping[Any, str] = field(default_factory=dict)
+    feedback_tolerance: float = 1e-9
     praise: str = "Correct!"
 
-    def _matches(self, answer: Any, target: Any) -> bool:
-        if isinstance(target, (int, float)) and not isinstance(target, bool):
-            if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+    @staticmethod
+    def _is_number(x: Any) -> bool:
+        return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+    def _matches(self, answer: Any, target: Any, tolerance: float) -> bool:
+        if self._is_number(target):
+            if not self._is_number(answer):
                 return False
-            return abs(answer - target) <= self.tolerance
-        return answer == target
+            try:
+                return abs(float(answer) - float(target)) <= tolerance
+            except (TypeError, ValueError, OverflowError):
+                return False
+        return bool(answer == target)
 
     def judge(self, answer: Any) -> Verdict:
-        if isinstance(self.expected, (int, float)) and not isinstance(answer, (int, float)):
+        if self._is_number(self.expected) and not self._is_number(answer):
             return failed(
                 f"Expected a number{f' of {self.unit}' if self.unit else ''}, "
                 f"got {type(answer).__name__} {answer!r}."
             )
-        if self._matches(answer, self.expected):
+        if self._matches(answer, self.expected, self.tolerance):
             return passed(self.praise)
         unit = f" {self.unit}" if self.unit else ""
+        shown = str(answer) if self._is_number(answer) else repr(answer)  # 3.0, not np.float64(3.0)
         for wrong, why in self.feedback.items():
-            if self._matches(answer, wrong):
-                return failed(f"Not quite: {answer!r}{unit}.", why)
-        return failed(f"Not quite: you answered {answer!r}{unit}.", "Try `hint()` for a nudge.")
+            if self._matches(answer, wrong, self.feedback_tolerance):
+                return failed(f"Not quite: {shown}{unit}.", why)
+        return failed(f"Not quite: you answered {shown}{unit}.", "Try `hint()` for a nudge.")
 
 
 @dataclass

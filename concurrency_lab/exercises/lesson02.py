@@ -9,23 +9,25 @@
 * q3 — ``time_threads(task, ids, n)`` measures the wall time of a batch on ``n`` threads,
   ``choose_threads(walls)`` picks the smallest count within 20 % of the best time.
 
-The checks hand the student's function instrumented tasks with fixed durations
-(:mod:`concurrency_lab.work.probes`) and judge from what really ran, when and in
-which thread — not from the student's word. Every verdict is decided by a margin that a
-busy machine cannot close: a sequential run has a concurrency of about 1.0 where the
-concurrent one reaches about 3; an unlocked counter whose reads and writes take a millisecond loses
-most of its updates, not one in a million.
+The checks hand the student's function instrumented tasks
+(:mod:`concurrency_lab.work.probes`) and judge from what really ran, when, in which
+process and thread — never from the answer's source. Each bound follows from the
+question's words and the probe's own durations: "all at the same time" means every task
+overlapped every other; "return only when every task has finished" means no task was
+still running at return, and no fixed wait either (two trials of different lengths tell
+a ``join`` from a ``sleep``); ids, durations, counters and thread counts vary per check.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
+import os
+import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from concurrency_lab.exercises.core import (
@@ -38,16 +40,17 @@ from concurrency_lab.exercises.core import (
     passed,
     register,
 )
-from concurrency_lab.exercises.probing import run_with_probe
-from concurrency_lab.work.probes import ProbeTask, overlap_verdict
-from concurrency_lab.work.tasks import nominal_duration
+from concurrency_lab.exercises.probing import (
+    ProbeOutcome,
+    first_failure,
+    is_real_number,
+    is_whole_number,
+    overlap_of,
+    run_with_probe,
+)
+from concurrency_lab.work.probes import ProbeTask
 from concurrency_lab.work.timeline import Event
 from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
-
-# Sum of task times / wall time that counts as "ran at the same time". A sequential run
-# cannot exceed 1.0 however busy the machine; a concurrent one reaches about 3 here, and
-# stays above 1.5 even when the machine is so loaded that threads start 20 ms apart.
-MIN_CONCURRENCY = 1.3
 
 
 @contextmanager
@@ -72,66 +75,166 @@ def _thread_errors() -> Iterator[list[BaseException]]:
         threading.excepthook = previous
 
 
-def _source(fn: Any) -> str:
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return ""
+def _thread_error_failure(errors: list[BaseException], context: str = "") -> Verdict | None:
+    if not errors:
+        return None
+    verdict = StudentError(errors[0]).verdict()
+    return failed(
+        f"A thread you started raised {type(errors[0]).__name__}{context}.",
+        *verdict.details,
+        "An exception inside a thread does not reach the function that started it: Python "
+        "prints it and the thread just ends.",
+        code=verdict.code,
+    )
+
+
+def _random_ids(rng: random.Random, n: int) -> list[int]:
+    """``n`` distinct ids that are not 0..n-1 and not sorted."""
+    ids = rng.sample(range(10, 100), n)
+    while ids == sorted(ids):
+        rng.shuffle(ids)
+    return ids
 
 
 # ---------------------------------------------------------------------------- q1
-# The longest task first and the shortest last: an answer that joins only the last thread
-# returns while the first is still running, even if the threads start tens of ms apart.
-Q1_IDS = [4, 5, 7, 9, 8]
-Q1_DURATIONS = {i: 0.04 * nominal_duration(i) for i in Q1_IDS}  # 0.12, 0.08 (×3), 0.04 s
+Q1_TASKS = 5
+Q1_LATE_RETURN = 0.1
+"""Seconds after the last task's end by which run_all must have returned. ``join()`` returns
+within milliseconds of the thread's end, even on a busy machine; a fixed ``sleep`` that
+outlasts the longer trial's tasks returns far later in the shorter trial."""
+Q1_TRIAL_SHIFT = 0.25
+"""The second trial's tasks are this much longer than the first's (> Q1_LATE_RETURN): no
+fixed wait is long enough for the second trial and soon enough after the first."""
 
 
-def _q1_trial(run_all: Callable[..., Any]) -> Verdict:
-    with _thread_errors() as errors:
-        outcome = run_with_probe(run_all, Q1_DURATIONS, timeout=5.0)
-    if errors:
-        verdict = StudentError(errors[0]).verdict()
+def _q1_seconds(rng: random.Random) -> list[float]:
+    """Five task durations of 0.1-0.3 s, sorted, the longest and shortest 40 ms clear."""
+    seconds = sorted(rng.uniform(0.1, 0.26) for _ in range(Q1_TASKS))
+    seconds[-1] = max(seconds[-1], seconds[-2] + 0.04)
+    seconds[0] = min(seconds[0], seconds[1] - 0.04)
+    return seconds
+
+
+def _q1_durations(rng: random.Random, seconds: list[float], shift: float) -> dict[int, float]:
+    """New ids for ``seconds`` (+ ``shift``): the shortest task last, the longest neither
+    first nor last, so joining only the first or only the last thread returns too early."""
+    shortest, longest, middle = seconds[0], seconds[-1], list(seconds[1:-1])
+    rng.shuffle(middle)
+    order = [middle[0], longest, *middle[1:]]
+    if rng.random() < 0.5:  # the longest second or third...
+        order = [order[0], order[2], order[1], *order[3:]]
+    order.append(shortest)  # ...and the shortest last
+    ids = _random_ids(rng, Q1_TASKS)
+    return {i: round(d + shift, 3) for i, d in zip(ids, order, strict=True)}
+
+
+def _q1_rules(outcome: ProbeOutcome, errors: list[BaseException]) -> Verdict | None:
+    """Everything q1 asks, in order; ``None`` when the run did all of it."""
+    n = len(outcome.probe.ids)
+    longest = outcome.probe.longest
+
+    def other_processes() -> Verdict | None:
+        pids = sorted({e.pid for e in outcome.events} - {os.getpid()})
+        if not pids:
+            return None
         return failed(
-            f"A thread you started raised {type(errors[0]).__name__}.",
-            *verdict.details,
-            "An exception inside a thread does not reach run_all: Python prints it and the "
-            "thread just ends.",
-            code=verdict.code,
+            f"Tasks ran in other processes (pid {', '.join(map(str, pids))}), not in threads of "
+            f"this process (pid {os.getpid()}).",
+            "The question asks for threads: `threading.Thread(target=task, args=(i,))`. "
+            "Processes (lesson 04) are for CPU work; for waiting, threads are cheaper.",
+            code=outcome.describe(),
         )
-    wrong_calls = outcome.wrong_calls_failure("run_all")
-    if wrong_calls:
-        return wrong_calls
-    late = outcome.unfinished_at_return
-    if late:
+
+    def unfinished() -> Verdict | None:
+        late = outcome.unfinished_at_return
+        if not late:
+            return None
         return failed(
             f"run_all returned while task(s) {late} were still running.",
             f"it returned after {fmt_seconds(outcome.wall)}; the longest task takes "
-            f"{fmt_seconds(max(Q1_DURATIONS.values()))}",
+            f"{fmt_seconds(longest)}",
             "Start all the threads, then call join() on *every* one of them before returning.",
             code=outcome.describe(),
         )
-    if outcome.ran_in_caller():
-        why = (
-            "No thread ran them: every task ran in the thread that called run_all. "
-            "Did you call t.run() (which runs the target right here) instead of t.start()?"
+
+    def own_threads() -> Verdict | None:
+        if outcome.ran_in_caller():
+            return failed(
+                "Your tasks ran one after another, in the thread that called run_all: no "
+                "thread of yours ran them.",
+                "Did you call t.run() (which runs the target right here) instead of t.start()?",
+                code=outcome.describe(),
+            )
+        here = outcome.in_caller()
+        if not here:
+            return None
+        return failed(
+            f"Task(s) {here} ran in the thread that called run_all, not in a thread of their own.",
+            "Give every id its own thread (including the last one), or check for a t.run() "
+            "that should be t.start().",
+            code=outcome.describe(),
         )
-    else:
-        why = (
-            "Each thread finished before the next one started: a join() inside the loop "
-            "that starts them waits for each task in turn. Start them all, then join them all."
+
+    def all_at_once() -> Verdict | None:
+        most = overlap_of(outcome.events).max_in_flight
+        if most <= 1:
+            why = (
+                "Each thread finished before the next one started: a join() inside the loop "
+                "that starts them waits for each task in turn. Start them all, then join "
+                "them all."
+            )
+        else:
+            why = (
+                f"At most {most} of the {n} tasks ran at once: a pool of {most} threads, or "
+                "starting and joining threads in groups, makes the later tasks wait for the "
+                "earlier ones. Start one thread per id, all of them, before joining any."
+            )
+        return outcome.apart_failure("Not all the tasks ran at the same time.", why)
+
+    def returned_promptly() -> Verdict | None:
+        after = outcome.returned_after_last_end
+        if after <= Q1_LATE_RETURN:
+            return None
+        return failed(
+            f"run_all returned {fmt_seconds(after)} after its last task had finished.",
+            "Waiting a fixed time (time.sleep) is either too short, when the tasks are "
+            "slower, or too long; here it was too long. t.join() returns as soon as its "
+            "thread has finished: join every thread.",
+            code=outcome.describe(),
         )
-    sequential = outcome.overlap_failure(
-        "Your tasks ran one after another, not at the same time.",
-        why,
-        min_concurrency=MIN_CONCURRENCY,
+
+    return first_failure(
+        lambda: _thread_error_failure(errors),
+        lambda: outcome.wrong_calls_failure("run_all"),
+        other_processes,
+        unfinished,
+        own_threads,
+        all_at_once,
+        returned_promptly,
     )
-    if sequential:
-        return sequential
-    busy = outcome.busy
+
+
+def _q1_trial(run_all: Callable[..., Any]) -> Verdict:
+    rng = random.Random()
+    seconds = _q1_seconds(rng)  # the same durations in both trials, shifted in the second
+    outcomes = []
+    for shift in (0.0, Q1_TRIAL_SHIFT):
+        with _thread_errors() as errors:
+            outcome = run_with_probe(run_all, _q1_durations(rng, seconds, shift), timeout=2.0)
+        failure = _q1_rules(outcome, errors)
+        if failure is not None:
+            return failure
+        outcomes.append(outcome)
+    short, long_ = outcomes
     return passed(
-        "All 5 tasks waited at the same time, and run_all waited for every one of them.",
-        f"wall time {fmt_seconds(outcome.wall)} against a sum of task times of "
-        f"{fmt_seconds(busy)}: about the longest task, not the sum",
+        f"All {Q1_TASKS} tasks ran at the same time, each in a thread of this process, and "
+        "run_all returned as soon as the last one had finished.",
+        *(
+            f"tasks of {fmt_seconds(min(o.probe.durations.values()))}–"
+            f"{fmt_seconds(o.probe.longest)} (sum {fmt_seconds(o.probe.busy)}): wall time "
+            f"{fmt_seconds(o.wall)}"
+            for o in (short, long_)
+        ),
     )
 
 
@@ -150,9 +253,24 @@ q1 = FunctionProblem(
 
 
 # ---------------------------------------------------------------------------- q2
-Q2_THREADS = 4
-Q2_TIMES = 20
+# Why this check is right on every build. SlowCounter sleeps inside every read and every
+# write, so a thread that reads counter.value always gives the others time to read the
+# same value before it writes value + 1: an unlocked (or wrongly locked) add_many loses
+# updates on a GIL build as surely as on a free-threaded one (where a plain `+= 1` on an
+# int attribute may lose updates even without the sleeps, and on a GIL build since 3.10
+# usually loses none). A lock held across the read and the write makes the other threads
+# wait on both builds, so the right answer passes on both.
 Q2_ACCESS_SECONDS = 0.001
+
+
+@dataclass(frozen=True)
+class Access:
+    """One read or write of :class:`SlowCounter`'s value: which thread, when."""
+
+    thread: int
+    kind: str  # "read" | "write"
+    start: float
+    end: float
 
 
 class SlowCounter:
@@ -161,91 +279,214 @@ class SlowCounter:
     Reading ``counter.value`` returns the value as it was when the read *began*; writing
     stores the new value only at the *end* of the write. Both waits let other threads run,
     so two threads that update without holding one lock across the read *and* the write
-    read the same number, and one of their updates is lost.
+    read the same number, and one of their updates is lost. Every access is logged
+    (:attr:`accesses`), so a check can say *how* the threads got in each other's way.
     """
 
-    def __init__(self, access_seconds: float = Q2_ACCESS_SECONDS) -> None:
-        self._value = 0
+    def __init__(self, access_seconds: float = Q2_ACCESS_SECONDS, start: int = 0) -> None:
+        self._value = start
         self._access_seconds = access_seconds
+        self.accesses: list[Access] = []
 
     @property
     def value(self) -> int:
+        t0 = time.perf_counter()
         value = self._value
         time.sleep(self._access_seconds)
+        self.accesses.append(Access(threading.get_ident(), "read", t0, time.perf_counter()))
         return value
 
     @value.setter
     def value(self, new: int) -> None:
+        t0 = time.perf_counter()
         time.sleep(self._access_seconds)
         self._value = new
+        self.accesses.append(Access(threading.get_ident(), "write", t0, time.perf_counter()))
 
     def __repr__(self) -> str:
         return f"<SlowCounter value={self._value}>"
 
 
-def _run_adders(add_many: Callable[..., Any], counter: SlowCounter) -> None:
-    """Run ``add_many(counter, Q2_TIMES)`` in Q2_THREADS threads that start together."""
-    start_together = threading.Barrier(Q2_THREADS)
-    errors: list[BaseException] = []
+def overlapping_accesses(accesses: Sequence[Access]) -> Counter[str]:
+    """Accesses that began while another thread's access was under way, by kind of pair.
 
-    def adder() -> None:
-        try:
-            start_together.wait()
-            add_many(counter, Q2_TIMES)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [
-        threading.Thread(target=adder, name=f"adder-{k}", daemon=True) for k in range(Q2_THREADS)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]  # call_student names it (or reports "not attempted")
+    Keys ``"read/read"``, ``"write/write"``, ``"read/write"``: two threads inside
+    ``counter.value`` at once, which no lock shared by both allowed.
+    """
+    ordered = sorted(accesses, key=lambda a: a.start)
+    found: Counter[str] = Counter()
+    for k, a in enumerate(ordered):
+        for b in ordered[max(0, k - 16) : k]:
+            if b.thread != a.thread and b.end > a.start:
+                found["/".join(sorted((a.kind, b.kind)))] += 1
+                break
+    return found
 
 
-def _q2_trial(add_many: Callable[..., Any]) -> Verdict:
-    counter = SlowCounter()
-    call_student(_run_adders, add_many, counter, timeout=5.0)
-    got, expected = counter._value, Q2_THREADS * Q2_TIMES
-    setup = f"{Q2_THREADS} threads each ran add_many(counter, {Q2_TIMES}) at the same time"
-    if not isinstance(got, int) or isinstance(got, bool):
-        return failed(f"counter.value ended as {got!r}; it should be a whole number.", setup)
+def reads_between(accesses: Sequence[Access]) -> int:
+    """How often another thread read the value between one thread's read and its next write."""
+    ordered = sorted(accesses, key=lambda a: a.start)
+    pending: dict[int, float] = {}  # thread → start of its read not yet written back
+    count = 0
+    for a in ordered:
+        if a.kind == "read":
+            count += any(t != a.thread for t in pending)
+            pending[a.thread] = a.start
+        else:
+            pending.pop(a.thread, None)
+    return count
+
+
+@dataclass
+class _Adders:
+    """One concurrent run: ``threads`` threads each call ``add_many(counter, times)``."""
+
+    threads: int
+    times: int
+    start: int
+    counter: SlowCounter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counter = SlowCounter(start=self.start)
+
+    @property
+    def expected(self) -> int:
+        return self.start + self.threads * self.times
+
+    @property
+    def setup(self) -> str:
+        return (
+            f"{self.threads} threads each ran add_many(counter, {self.times}) at the same "
+            f"time, on a counter that started at {self.start}"
+        )
+
+    def run(self, add_many: Callable[..., Any]) -> None:
+        start_together = threading.Barrier(self.threads)
+        errors: list[BaseException] = []
+
+        def adder() -> None:
+            try:
+                start_together.wait()
+                add_many(self.counter, self.times)
+            except BaseException as exc:
+                errors.append(exc)
+
+        workers = [
+            threading.Thread(target=adder, name=f"adder-{k}", daemon=True)
+            for k in range(self.threads)
+        ]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        if errors:
+            raise errors[0]  # call_student names it (or reports "not attempted")
+
+
+def _q2_single_call_failure(add_many: Callable[..., Any], rng: random.Random) -> Verdict | None:
+    """One call, no other thread: it must add exactly ``times``."""
+    start, times = rng.randint(3, 60), rng.randint(5, 9)
+    counter = SlowCounter(start=start)
+    call_student(add_many, counter, times, timeout=2.0)
+    got = counter._value
+    call = f"Called alone on a counter at {start}, add_many(counter, {times})"
+    if not is_whole_number(got):
+        return failed(f"{call} left counter.value = {got!r}; it should be a whole number.")
+    added = got - start
+    if added == times:
+        return None
+    if added in (times - 1, times + 1):
+        return failed(
+            f"{call} added {added}, not {times}: off by one.",
+            f"`for _ in range(times):` runs exactly `times` turns; check the loop's range "
+            f"(range(1, times) runs {times - 1}, range(times + 1) runs {times + 1}).",
+        )
+    if added == 0:
+        return failed(f"{call} left the counter at {start}: it added nothing.")
+    if added < 0:
+        return failed(f"{call} left counter.value at {got}: it went down, by {-added}.")
+    return failed(
+        f"{call} left counter.value at {got}; expected {start} + {times} = {start + times}.",
+        "add_many should add 1 to whatever value the counter has, `times` times: "
+        "`counter.value += 1` in a loop, not a fixed number.",
+    )
+
+
+def _q2_concurrent_failure(run: _Adders) -> Verdict | None:
+    got, expected = run.counter._value, run.expected
+    if got == expected:
+        return None
+    if not is_whole_number(got):
+        return failed(f"counter.value ended as {got!r}; it should be a whole number.", run.setup)
     if got > expected:
         return failed(
             f"Counted too many: counter.value is {got}, expected {expected}.",
-            setup,
-            f"Each call should add exactly `times` (here {Q2_TIMES}): one `+= 1` per loop turn.",
+            run.setup,
+            "One call alone added the right amount, so the extra came from the threads "
+            "running together.",
         )
-    if got < expected:
-        lost = expected - got
-        details = [setup, f"counter.value is {got}, expected {expected}: {lost} updates lost"]
-        source = _source(add_many)
-        body = source.split(":", 1)[-1] if source else ""
-        if "Lock()" in body or "RLock()" in body:
-            details.append(
-                "Your function creates its lock itself, so every call (or every turn) gets a "
-                "new lock that no other thread ever waits for. Use one lock shared by all "
-                "threads: create it once, outside add_many."
-            )
-        elif "with " in body or "acquire" in body:
-            details.append(
-                "Your code takes a lock, but not around the whole update: the read "
-                "(counter.value) and the write (counter.value = ...) must be inside the "
-                "same `with lock:` block, so no other thread can slip in between."
-            )
-        else:
-            details.append(
-                "Without a lock, two threads read the same value and both write value + 1. "
-                "Hold a lock shared by all threads across the read and the write."
-            )
-        return failed("Updates were lost: the threads overwrote each other.", *details)
+    lost = expected - got
+    details = [run.setup, f"counter.value is {got}, expected {expected}: {lost} update(s) lost"]
+    overlapping = overlapping_accesses(run.counter.accesses)
+    interleaved = reads_between(run.counter.accesses)
+    if overlapping["read/read"] and overlapping["write/write"]:
+        details.append(
+            f"{overlapping.total()} time(s) two threads were reading or writing counter.value "
+            "at the same moment, so no lock shared by all the threads was held around those "
+            "accesses. (A lock created inside add_many is a new lock on every call, and no "
+            "other thread ever waits for it.) Use counter_lock, created once, outside."
+        )
+    elif overlapping:
+        took_turns, did_not = (
+            ("reads", "writes") if not overlapping["read/read"] else ("writes", "reads")
+        )
+        details.append(
+            f"The {took_turns} of counter.value took turns, but {overlapping.total()} time(s) "
+            f"a thread's {did_not[:-1]} ran while another thread was reading or writing it: "
+            f"as if a lock covered the {took_turns[:-1]} but not the {did_not[:-1]}. Put the "
+            "whole read-add-write inside one `with counter_lock:` block."
+        )
+    elif interleaved:
+        details.append(
+            "No two threads were inside counter.value at the same moment, but "
+            f"{interleaved} time(s) a thread read the counter between another thread's read "
+            "and its write: both then wrote the same value + 1. Put the whole read-add-write "
+            "inside one `with counter_lock:` block."
+        )
+    else:
+        details.append(
+            "Hold the lock that all threads share, counter_lock, across the read and the "
+            "write of each update."
+        )
+    return failed("Updates were lost: the threads overwrote each other.", *details)
+
+
+def _q2_trial(add_many: Callable[..., Any]) -> Verdict:
+    rng = random.Random()
+    single = _q2_single_call_failure(add_many, rng)
+    if single is not None:
+        return single
+    runs = [
+        _Adders(threads=4, times=rng.randint(8, 12), start=rng.randint(1, 40)),
+        _Adders(threads=rng.choice([3, 5]), times=rng.randint(4, 7), start=rng.randint(41, 90)),
+    ]
+    for run in runs:
+        call_student(run.run, add_many, timeout=2.0)
+        failure = _q2_concurrent_failure(run)
+        if failure is not None:
+            return failure
     return passed(
-        f"{expected} of {expected}: no update lost, although every read and every write of "
-        "the counter gave the other threads time to run.",
-        "The lock made each read-add-write one step that no other thread can interrupt.",
+        "No update lost: "
+        + "; ".join(
+            f"{r.threads} threads × add_many(counter, {r.times}) took the counter from "
+            f"{r.start} to {r.expected}"
+            for r in runs
+        )
+        + " — although every read and every write of the counter let the other threads run.",
+        "While one thread held the lock across its read and its write, every other thread "
+        "that asked for the same lock waited, so no update could slip in between. "
+        "(A lock keeps out only the threads that take that same lock; the holder itself "
+        "can still be paused.)",
     )
 
 
@@ -264,8 +505,8 @@ q2 = FunctionProblem(
 
 
 # ---------------------------------------------------------------------------- q3
-Q3_IDS = list(range(6))
-Q3_SECONDS = 0.03
+Q3_TASKS = 7  # not a multiple of 2, 3 or 6: shares of different lengths
+Q3_SECONDS = 0.05
 Q3_COUNTS = [1, 2, 3, 6]
 Q3_SERVER_LIMIT = 3  # the simulated server answers at most this many requests at once
 Q3_TOLERANCE = 0.20
@@ -299,12 +540,7 @@ class LimitedServerTask:
 
 def max_overlap(events: Sequence[Event]) -> int:
     """The largest number of events running at the same instant."""
-    marks = sorted([(e.start, 1) for e in events] + [(e.end, -1) for e in events])
-    running = most = 0
-    for _, step in marks:
-        running += step
-        most = max(most, running)
-    return most
+    return overlap_of(events).max_in_flight
 
 
 def smallest_within(walls: Mapping[int, float], tolerance: float = Q3_TOLERANCE) -> int:
@@ -313,11 +549,19 @@ def smallest_within(walls: Mapping[int, float], tolerance: float = Q3_TOLERANCE)
     return min(n for n, wall in walls.items() if wall <= best * (1 + tolerance))
 
 
-def _is_seconds(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+def _random_rule_table(rng: random.Random) -> tuple[dict[int, float], int]:
+    """A table of walls in shuffled key order whose right choice is clear of the 20 % edge."""
+    while True:
+        counts = rng.sample([1, 2, 3, 4, 5, 6, 8, 10, 12, 16], rng.randint(3, 6))
+        walls = {n: round(rng.uniform(0.05, 2.0), 3) for n in counts}
+        edge = min(walls.values()) * (1 + Q3_TOLERANCE)
+        if all(abs(w - edge) > 0.02 * edge for w in walls.values()):
+            return walls, smallest_within(walls)
 
 
-def _q3_measure(time_threads: Callable[..., Any], n: int) -> tuple[float, Verdict | None]:
+def _q3_measure(
+    time_threads: Callable[..., Any], n: int, ids: list[int]
+) -> tuple[float, Verdict | None]:
     """Run ``time_threads`` for ``n`` threads against the server; (wall, problem or None)."""
     gate = threading.BoundedSemaphore(Q3_SERVER_LIMIT)
 
@@ -326,83 +570,126 @@ def _q3_measure(time_threads: Callable[..., Any], n: int) -> tuple[float, Verdic
 
     with _thread_errors() as errors:
         outcome = run_with_probe(
-            time_threads, dict.fromkeys(Q3_IDS, Q3_SECONDS), call=call, timeout=5.0
-        )
-    if errors:
-        verdict = StudentError(errors[0]).verdict()
-        return 0.0, failed(
-            f"A thread you started raised {type(errors[0]).__name__} (n = {n}).",
-            *verdict.details,
-            code=verdict.code,
+            time_threads, dict.fromkeys(ids, Q3_SECONDS), call=call, timeout=2.0
         )
     reported = outcome.value
     label = f"time_threads(task, ids, {n})"
-    if not _is_seconds(reported):
-        return 0.0, failed(
-            f"{label} returned {reported!r}; it should return the wall time in seconds."
-        )
-    wrong_calls = outcome.calls_verdict()
-    if wrong_calls:
-        return 0.0, failed(
-            f"{label} did not run every task exactly once: {wrong_calls}.",
+    busy = len(ids) * Q3_SECONDS
+    in_flight = min(n, Q3_SERVER_LIMIT, len(ids))
+    floor = max(Q3_SECONDS, busy / in_flight)
+
+    def returns_seconds() -> Verdict | None:
+        if is_real_number(reported):
+            return None
+        return failed(f"{label} returned {reported!r}; it should return the wall time in seconds.")
+
+    def every_task_once() -> Verdict | None:
+        wrong = outcome.calls_verdict()
+        if wrong is None:
+            return None
+        return failed(
+            f"{label} did not run every task exactly once: {wrong}.",
+            f"ids were {ids} ({len(ids)} of them): every id must be in one thread's share, "
+            "including the remainder when n does not divide the number of ids.",
             code=outcome.describe(),
         )
-    if outcome.unfinished_at_return:
-        return 0.0, failed(
+
+    def all_finished() -> Verdict | None:
+        if not outcome.unfinished_at_return:
+            return None
+        return failed(
             f"{label} returned while task(s) {outcome.unfinished_at_return} were still running.",
             "Join every thread before you stop the clock and return.",
             code=outcome.describe(),
         )
-    most = max_overlap(outcome.events)
-    if most > n:
-        return 0.0, failed(
+
+    def at_most_n() -> Verdict | None:
+        most = outcome.max_in_flight
+        if most <= n:
+            return None
+        return failed(
             f"{label} had {most} tasks running at once: use exactly {n} thread(s).",
             "Give each of the n threads a share of the ids (ids[k::n]) to run one after another.",
             code=outcome.describe(),
         )
-    busy = len(Q3_IDS) * Q3_SECONDS
-    floor = max(Q3_SECONDS, busy / min(n, Q3_SERVER_LIMIT, len(Q3_IDS)))
-    if reported < 0.8 * floor:
-        return 0.0, failed(
-            f"{label} returned {reported!r} s: faster than possible. These {len(Q3_IDS)} "
-            f"tasks of {fmt_seconds(Q3_SECONDS)} need at least {fmt_seconds(floor)} on "
-            f"{n} thread(s).",
-            "Start the clock before starting the threads and stop it after the last join(); "
-            "measure in seconds with time.perf_counter().",
-        )
-    span = max(e.end for e in outcome.events) - min(e.start for e in outcome.events)
-    if reported < 0.8 * span:
-        return 0.0, failed(
-            f"{label} returned {reported!r} s, but its tasks ran for {fmt_seconds(span)} from "
-            "the first start to the last end: the clock stopped before they were done.",
-            "Start the clock before starting the threads and stop it after the last join().",
-        )
-    if reported > outcome.wall + 0.05:
-        return 0.0, failed(
-            f"{label} returned {reported!r}, but the call took only "
-            f"{fmt_seconds(outcome.wall)}. Milliseconds instead of seconds?"
-        )
-    if n == max(Q3_COUNTS):
-        sequential = overlap_verdict(outcome.events, outcome.wall, min_concurrency=MIN_CONCURRENCY)
-        if sequential:
-            return 0.0, failed(
+
+    def n_at_once() -> Verdict | None:
+        most = outcome.max_in_flight
+        if most >= in_flight:
+            return None
+        if most == 1:
+            return failed(
                 f"With {n} threads the tasks still ran one after another.",
-                sequential,
                 "Start all n threads first, then join them all.",
                 code=outcome.describe(),
             )
-    return float(reported), None
+        return failed(
+            f"{label} never had more than {most} tasks running at once: with {n} threads "
+            f"(and a server that answers {Q3_SERVER_LIMIT} at a time), {in_flight} should "
+            "run together.",
+            "Start exactly n threads, each with its own share of the ids, before joining any.",
+            code=outcome.describe(),
+        )
+
+    def real_wall_time() -> Verdict | None:
+        span = max(e.end for e in outcome.events) - min(e.start for e in outcome.events)
+        r = float(reported)
+        if 0.8 * floor <= r and 0.8 * span <= r <= outcome.wall + 0.05:
+            return None
+        if 0.8 * floor <= r / 1000 <= outcome.wall + 0.05:
+            return failed(
+                f"{label} returned {r:g}, but the call took {fmt_seconds(outcome.wall)}: "
+                "that is milliseconds.",
+                "Return seconds: time.perf_counter() after the last join minus before the "
+                "first start, without * 1000.",
+            )
+        if r > outcome.wall + 0.05:
+            return failed(
+                f"{label} returned {r:g} s, but the call took only "
+                f"{fmt_seconds(outcome.wall)}: that is not its wall time.",
+                "Return the difference of two time.perf_counter() readings: after the last "
+                "join minus before the first start.",
+            )
+        if r < 0.8 * floor:
+            return failed(
+                f"{label} returned {r:g} s: faster than possible. These {len(ids)} "
+                f"tasks of {fmt_seconds(Q3_SECONDS)} need at least {fmt_seconds(floor)} on "
+                f"{n} thread(s).",
+                "Start the clock before starting the threads and stop it after the last "
+                "join(); measure in seconds with time.perf_counter().",
+            )
+        return failed(
+            f"{label} returned {r:g} s, but its tasks ran for {fmt_seconds(span)} from "
+            "the first start to the last end: the clock stopped before they were done.",
+            "Start the clock before starting the threads and stop it after the last join().",
+        )
+
+    problem = first_failure(
+        lambda: _thread_error_failure(errors, f" (n = {n})"),
+        returns_seconds,
+        every_task_once,
+        all_finished,
+        at_most_n,
+        n_at_once,
+        real_wall_time,
+    )
+    return (0.0, problem) if problem else (float(reported), None)
 
 
 def _walls_table(walls: Mapping[int, float]) -> str:
     return " · ".join(f"{n}: {fmt_seconds(walls[n])}" for n in sorted(walls))
 
 
-def _q3_rule_verdict(choose_threads: Callable[..., Any]) -> Verdict | None:
-    """Try the choice rule on fixed tables: ``None`` if it is right on all of them."""
-    for table, right in Q3_RULE_TABLES:
+def _q3_rule_verdict(
+    choose_threads: Callable[..., Any], rng: random.Random | None = None
+) -> Verdict | None:
+    """Try the choice rule on fixed tables and a random one: ``None`` if right on all."""
+    tables = list(Q3_RULE_TABLES)
+    if rng is not None:
+        tables.append(_random_rule_table(rng))
+    for table, right in tables:
         got = call_student(choose_threads, dict(table), timeout=2.0)
-        if got == right:
+        if is_whole_number(got) and got == right:
             continue
         best_n = min(table, key=table.__getitem__)
         limit = table[best_n] * (1 + Q3_TOLERANCE)
@@ -426,15 +713,21 @@ def _q3_rule_verdict(choose_threads: Callable[..., Any]) -> Verdict | None:
 
 def _q3_trial(answer: Any) -> Verdict:
     time_threads, choose_threads = answer
-    # 1. The rule, on fixed tables: its verdict cannot depend on this machine's noise.
-    wrong_rule = _q3_rule_verdict(choose_threads)
+    rng = random.Random()
+    # 1. The rule, on fixed tables and a random one: no machine noise in this verdict.
+    wrong_rule = _q3_rule_verdict(choose_threads, rng)
     if wrong_rule is not None:
         return wrong_rule
     # 2. The measurements: real runs, on exactly n threads, timed from start to last join.
-    #    Largest n first: a sequential or unbounded version fails after a short run.
+    #    Largest n first: a sequential or unbounded version fails after a short run. A run
+    #    that had fewer tasks in flight than n allows is measured once more before it is
+    #    judged (a busy machine can start a thread late).
+    ids = _random_ids(rng, Q3_TASKS)
     walls: dict[int, float] = {}
     for n in sorted(Q3_COUNTS, reverse=True):
-        wall, problem = _q3_measure(time_threads, n)
+        wall, problem = _q3_measure(time_threads, n, ids)
+        if problem is not None and "never had more than" in problem.headline:
+            wall, problem = _q3_measure(time_threads, n, ids)
         if problem is not None:
             return problem
         walls[n] = wall
@@ -491,12 +784,15 @@ q3 = MeasureAndChooseProblem(
 )
 
 __all__ = [
+    "Access",
     "LimitedServerTask",
     "SlowCounter",
     "max_overlap",
+    "overlapping_accesses",
     "q1",
     "q2",
     "q3",
+    "reads_between",
     "smallest_within",
 ]
 

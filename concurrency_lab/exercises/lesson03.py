@@ -7,22 +7,25 @@
 * q2 — ``results_and_failures(task, ids)``: some tasks raise; return
   ``(results, failed_ids)`` with nothing lost — not stopping at the first error (like
   iterating over ``executor.map``), not filing errors as results.
-* q3 — ``results_within(task, ids, timeout)``: give up on the tasks still running after
-  ``timeout`` seconds; return ``(results, timed_out)`` *at* the deadline, not after the
-  slow tasks have finished.
+* q3 — ``results_within(task, ids, timeout)``: start every task at once; return
+  ``(results, timed_out)`` as soon as every task is done or the deadline has passed,
+  whichever comes first — not after the slow tasks have finished, and not at the deadline
+  when everything was done long before.
 
 The checks hand the student's function instrumented tasks with fixed durations
-(:mod:`concurrency_lab.work.probes`) and judge from what really ran and when. Every
-verdict is decided by a wide margin: the tasks are ordered so that input order and
-finishing order differ in every position but one, a sequential run has a concurrency of
-about 1.0 where the concurrent one reaches about 3, and in q3 the fast tasks are done
-70 ms before the deadline while the slow ones finish 400 ms after it.
+(:mod:`concurrency_lab.work.probes`) and judge from what really ran and when. Each check
+draws new ids (never ``0..n``, never sorted), so no answer can fit them. Every diagnosis
+rests on data — the ids that had finished when the function returned, what it returned,
+whether two tasks' intervals intersected, which task started only after another had
+ended — and the one bound on time that remains (q3: "returned long after the deadline")
+sits where no right answer can reach it on a busy machine and no wrong one can miss it:
+a timeout per future waits at least twice the deadline; a right answer returns at it.
 """
 
 from __future__ import annotations
 
-import inspect
-import re
+import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -36,15 +39,22 @@ from concurrency_lab.exercises.core import (
     passed,
     register,
 )
-from concurrency_lab.exercises.probing import ProbeOutcome, results_verdict, run_with_probe
+from concurrency_lab.exercises.probing import (
+    ProbeOutcome,
+    first_failure,
+    results_verdict,
+    run_with_probe,
+    varied_ids,
+)
 from concurrency_lab.work.probes import Probe, ProbeFailure, probe_result
 from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
-    "Q1_DURATIONS",
-    "Q2_DURATIONS",
-    "Q2_FAIL_IDS",
-    "Q3_DURATIONS",
+    "Q1_SECONDS",
+    "Q2_FAIL_POSITIONS",
+    "Q2_SECONDS",
+    "Q3_FAST_SECONDS",
+    "Q3_SLOW_SECONDS",
     "Q3_TIMEOUT",
     "q1",
     "q2",
@@ -52,18 +62,33 @@ __all__ = [
 ]
 
 
+def _rng() -> random.Random:
+    return random.Random(time.time_ns())
 
-def _sequential_why(outcome: ProbeOutcome) -> str:
-    """Why the tasks ran one at a time: in the caller's thread, or waited for one by one."""
+
+def _sequential_failure(outcome: ProbeOutcome, headline: str) -> Verdict | None:
+    """A ✗ if no two tasks ran at the same time (their measured intervals never intersect)."""
+    if outcome.max_in_flight >= 2:
+        return None
     if outcome.ran_in_caller():
-        return (
+        why = (
             "Every task ran in the thread that called your function: you called task(i) "
             "directly. Hand the calls to a ThreadPoolExecutor (executor.submit or executor.map)."
         )
-    return (
-        "Each task finished before the next one started: something waited for each task "
-        "before starting the next — result() right after submit(), or join() inside the loop "
-        "that starts the threads. Submit them all first, then collect the results."
+    else:
+        why = (
+            "Each task finished before the next one started: something waited for each task "
+            "before starting the next — result() right after submit(), join() inside the loop "
+            "that starts the threads, or a pool with a single worker. Submit them all first, "
+            "then collect the results."
+        )
+    return failed(
+        headline,
+        f"no two of the {len(outcome.events)} tasks were running at the same time; wall time "
+        f"{fmt_seconds(outcome.wall)} against a sum of task times of "
+        f"{fmt_seconds(outcome.busy)}",
+        why,
+        code=outcome.describe(),
     )
 
 
@@ -77,10 +102,16 @@ def _has_future(value: Any) -> bool:
     return False
 
 
-_FUTURES_ADVICE = (
-    "A Future is the placeholder, not the result: call future.result() on each one "
-    "to get the task's return value."
-)
+def _futures_failure(value: Any) -> Verdict | None:
+    if _has_future(value) or (
+        isinstance(value, tuple) and any(_has_future(part) for part in value)
+    ):
+        return failed(
+            "You returned Future objects, not results.",
+            "A Future is the placeholder, not the result: call future.result() on each one "
+            "to get the task's return value.",
+        )
+    return None
 
 
 def _ids_list(value: Any) -> list[Any] | None:
@@ -94,46 +125,62 @@ def _as_text(ids: Sequence[Any]) -> str:
     return "[" + ", ".join(repr(i) for i in ids) + "]"
 
 
+def _pair_failure(value: Any, name: str, second: str) -> Verdict | None:
+    """A ✗ unless ``value`` is ``(dict, list-like of ids)``, as the question asks."""
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return failed(f"{name} should return a pair (results, {second}), got {value!r}.")
+    results, ids = value
+    if not isinstance(results, Mapping):
+        return failed(
+            f"results should be a dict {{task id: result}}, got {type(results).__name__}.",
+            "A dict keeps each result with its id: results[task_id] = future.result().",
+        )
+    if _ids_list(ids) is None:
+        return failed(f"{second} should be a list of ids, got {ids!r}.")
+    return None
+
+
 # ---------------------------------------------------------------------------- q1
-# The slowest task first, the fastest second: input order and finishing order differ.
-Q1_DURATIONS: dict[int, float] = {7: 0.12, 3: 0.03, 9: 0.09, 1: 0.06, 5: 0.105}
+# By position: the slowest task first, the fastest second; finishing order differs from
+# input order in every position. The ids are drawn anew for each check.
+Q1_SECONDS = (0.2, 0.06, 0.16, 0.1, 0.13)
 
 
 def _q1_trial(results_in_order: Callable[..., Any]) -> Verdict:
-    outcome = run_with_probe(results_in_order, Q1_DURATIONS, timeout=5.0)
-    ids = list(Q1_DURATIONS)
+    ids = varied_ids(len(Q1_SECONDS), _rng())
+    outcome = run_with_probe(results_in_order, dict(zip(ids, Q1_SECONDS, strict=True)))
     value = outcome.value
-    expected = [probe_result(i) for i in ids]
-    if _has_future(value):
-        return failed("You returned Future objects, not results.", _FUTURES_ADVICE)
-    if isinstance(value, Iterator):
-        return failed(
-            f"You returned an iterator ({type(value).__name__}), not a list.",
-            "executor.map(...) gives a lazy iterator: wrap it in list(...) — inside the "
-            "`with` block — to collect the results.",
-        )
-    wrong = results_verdict(
-        outcome,
-        expected,
-        ids,
-        name="results_in_order",
-        advice="as_completed() and appending to a list as tasks finish give finishing order. "
-        "Keep the futures in a list in input order (or use executor.map) and collect "
-        "the results from that list.",
-    )
-    if wrong:
-        return wrong
-    sequential = outcome.overlap_failure(
-        "Right results in the right order, but the tasks ran one after another.",
-        _sequential_why(outcome),
-    )
-    if sequential:
-        return sequential
-    busy = outcome.busy
-    return passed(
+    return first_failure(
+        lambda: _futures_failure(value),
+        lambda: _iterator_failure(value),
+        lambda: results_verdict(
+            outcome,
+            [probe_result(i) for i in ids],
+            ids,
+            name="results_in_order",
+            advice="as_completed() and appending to a list as tasks finish give finishing "
+            "order. Keep the futures in a list in input order (or use executor.map) and "
+            "collect the results from that list.",
+        ),
+        lambda: _sequential_failure(
+            outcome, "Right results in the right order, but the tasks ran one after another."
+        ),
+    ) or passed(
         "Every result, in input order, and the tasks overlapped.",
-        f"wall time {fmt_seconds(outcome.wall)} against a sum of task times of "
-        f"{fmt_seconds(busy)}; the slowest task came first, yet its result is first too",
+        f"up to {outcome.max_in_flight} tasks ran at the same time; wall time "
+        f"{fmt_seconds(outcome.wall)} against a sum of task times of "
+        f"{fmt_seconds(outcome.busy)}; the slowest task came first, yet its result is "
+        "first too",
+    )
+
+
+def _iterator_failure(value: Any) -> Verdict | None:
+    if not isinstance(value, Iterator):
+        return None
+    return failed(
+        f"You returned an iterator ({type(value).__name__}), not a list.",
+        "executor.map(...) gives a lazy iterator: wrap it in list(...) — inside the "
+        "`with` block — to collect the results.",
     )
 
 
@@ -147,23 +194,25 @@ q1 = FunctionProblem(
         "Or in one line, inside `with ThreadPoolExecutor(max_workers=len(ids)) as executor:` — "
         "`return list(executor.map(task, ids))`: map yields results in input order.",
     ],
-    solution_note="`submit` + a list of futures + `result()` on each works as well, and so do "
-    "threads that each write their own slot of a list (lesson 03, way 1).",
+    solution_note="`executor.map` works as well, and so do threads that each write their own "
+    "slot of a list (lesson 03, way 1).",
 )
 
 
 # ---------------------------------------------------------------------------- q2
-# Task 8 fails early in the input order: an answer that stops at the first error (like
-# iterating over executor.map) loses the results of 15, 16 and 42, which succeeded.
-Q2_DURATIONS: dict[int, float] = {4: 0.06, 8: 0.03, 15: 0.09, 16: 0.06, 23: 0.12, 42: 0.03}
-Q2_FAIL_IDS: frozenset[int] = frozenset({8, 23})
+# By position; the tasks at positions 1 and 4 fail. The first failure comes early in the
+# input order: an answer that stops at the first error (like iterating over
+# executor.map) loses the results after it, which succeeded.
+Q2_SECONDS = (0.1, 0.06, 0.15, 0.08, 0.2, 0.06)
+Q2_FAIL_POSITIONS = (1, 4)
 
 
 def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
-    ids = list(Q2_DURATIONS)
+    ids = varied_ids(len(Q2_SECONDS), _rng())
+    fail_ids = frozenset(ids[p] for p in Q2_FAIL_POSITIONS)
     try:
         outcome = run_with_probe(
-            results_and_failures, Q2_DURATIONS, fail_ids=Q2_FAIL_IDS, timeout=5.0
+            results_and_failures, dict(zip(ids, Q2_SECONDS, strict=True)), fail_ids=fail_ids
         )
     except StudentError as error:
         if not isinstance(error.exc, ProbeFailure):
@@ -177,29 +226,30 @@ def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
             "failed_ids.",
             code=where.code,
         )
-    value = outcome.value
-    if _has_future(value) or (
-        isinstance(value, tuple) and any(_has_future(part) for part in value)
-    ):
-        return failed("You returned Future objects, not results.", _FUTURES_ADVICE)
-    if not (isinstance(value, tuple) and len(value) == 2):
-        return failed(
-            f"results_and_failures should return a pair (results, failed_ids), got {value!r}."
-        )
-    results, failed_ids = value
-    if not isinstance(results, Mapping):
-        return failed(
-            f"results should be a dict {{task id: result}}, got {type(results).__name__}.",
-            "A dict keeps each result with its id: results[task_id] = future.result().",
-        )
-    failed_list = _ids_list(failed_ids)
-    if failed_list is None:
-        return failed(f"failed_ids should be a list of ids, got {failed_ids!r}.")
-    wrong_calls = outcome.wrong_calls_failure("results_and_failures")
-    if wrong_calls:
-        return wrong_calls
-    failing = [i for i in ids if i in Q2_FAIL_IDS]
-    succeeding = [i for i in ids if i not in Q2_FAIL_IDS]
+    failing = [i for i in ids if i in fail_ids]
+    succeeding = [i for i in ids if i not in fail_ids]
+    return first_failure(
+        lambda: _futures_failure(outcome.value),
+        lambda: _pair_failure(outcome.value, "results_and_failures", "failed_ids"),
+        lambda: outcome.wrong_calls_failure("results_and_failures"),
+        lambda: _q2_results_failure(outcome, ids, fail_ids),
+        lambda: _q2_failed_ids_failure(outcome, failing, fail_ids),
+        lambda: _sequential_failure(outcome, "Nothing lost, but the tasks ran one after another."),
+    ) or passed(
+        f"{len(succeeding)} results and {len(failing)} failures out of {len(ids)} tasks: "
+        "nothing lost, and the tasks overlapped.",
+        f"up to {outcome.max_in_flight} tasks ran at the same time; wall time "
+        f"{fmt_seconds(outcome.wall)} against a sum of task times of "
+        f"{fmt_seconds(outcome.busy)}",
+    )
+
+
+def _q2_results_failure(
+    outcome: ProbeOutcome, ids: list[int], fail_ids: frozenset[int]
+) -> Verdict | None:
+    results = outcome.value[0]
+    failing = [i for i in ids if i in fail_ids]
+    succeeding = [i for i in ids if i not in fail_ids]
     swallowed = [i for i in failing if i in results]
     if swallowed:
         shown = ", ".join(f"{i}: {results[i]!r}" for i in swallowed)
@@ -210,8 +260,8 @@ def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
         )
     missing = [i for i in succeeding if i not in results]
     if missing:
-        first_failure = ids.index(failing[0])
-        after_first = [i for i in succeeding if ids.index(i) > first_failure]
+        first_fail = ids.index(failing[0])
+        after_first = [i for i in succeeding if ids.index(i) > first_fail]
         if missing == after_first:
             return failed(
                 f"Your function stopped at the first error: the results of "
@@ -226,7 +276,7 @@ def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
             f"The results of task(s) {_as_text(missing)} are missing; those tasks succeeded.",
             code=outcome.describe(),
         )
-    extra = [i for i in results if i not in Q2_DURATIONS]
+    extra = [i for i in results if i not in outcome.probe.durations]
     if extra:
         return failed(f"results has keys that are not task ids: {_as_text(extra)}.")
     wrong = [i for i in succeeding if results[i] != probe_result(i)]
@@ -236,31 +286,28 @@ def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
             f"results[{i!r}] should be {probe_result(i)!r}, got {results[i]!r}.",
             "Store what future.result() returns, under the task's id.",
         )
-    if Counter(map(repr, failed_list)) != Counter(map(repr, failing)):
-        lost = [i for i in failing if i not in failed_list]
-        wrongly = [i for i in failed_list if i not in Q2_FAIL_IDS]
-        details = []
-        if lost:
-            details.append(f"task(s) {_as_text(lost)} raised but are not in failed_ids")
-        if wrongly:
-            details.append(f"failed_ids lists {_as_text(wrongly)}, which did not fail")
-        if not details:
-            details.append(f"failed_ids lists an id more than once: {failed_list}")
-        return failed(
-            f"failed_ids should hold exactly the ids that raised, {_as_text(failing)} "
-            f"(in any order); got {failed_list}.",
-            *details,
-        )
-    sequential = outcome.overlap_failure(
-        "Nothing lost, but the tasks ran one after another.", _sequential_why(outcome)
-    )
-    if sequential:
-        return sequential
-    return passed(
-        f"{len(succeeding)} results and {len(failing)} failures out of {len(ids)} tasks: "
-        "nothing lost, and the tasks overlapped.",
-        f"wall time {fmt_seconds(outcome.wall)} against a sum of task times of "
-        f"{fmt_seconds(sum(e.duration for e in outcome.events))}",
+    return None
+
+
+def _q2_failed_ids_failure(
+    outcome: ProbeOutcome, failing: list[int], fail_ids: frozenset[int]
+) -> Verdict | None:
+    failed_list = _ids_list(outcome.value[1]) or []
+    if Counter(map(repr, failed_list)) == Counter(map(repr, failing)):
+        return None
+    lost = [i for i in failing if i not in failed_list]
+    wrongly = [i for i in failed_list if i not in fail_ids]
+    details = []
+    if lost:
+        details.append(f"task(s) {_as_text(lost)} raised but are not in failed_ids")
+    if wrongly:
+        details.append(f"failed_ids lists {_as_text(wrongly)}, which did not fail")
+    if not details:
+        details.append(f"failed_ids lists an id more than once: {failed_list}")
+    return failed(
+        f"failed_ids should hold exactly the ids that raised, {_as_text(failing)} "
+        f"(in any order); got {failed_list}.",
+        *details,
     )
 
 
@@ -281,109 +328,179 @@ q2 = FunctionProblem(
 
 
 # ---------------------------------------------------------------------------- q3
-# Three fast tasks (done 70 ms before the deadline) and three slow ones (done 400 ms
-# after it). One deadline for the batch returns at about 0.1 s; a timeout per future
-# adds up to about 0.3 s; waiting for everything takes 0.5 s.
-Q3_TIMEOUT = 0.1
-Q3_DURATIONS: dict[int, float] = {11: 0.5, 12: 0.02, 13: 0.5, 14: 0.01, 15: 0.03, 16: 0.5}
-_Q3_SLOW = 0.5
-_Q3_LATE = 2 * Q3_TIMEOUT  # returning later than this is not "at the deadline"
-_Q3_WAITED_ALL = 0.8 * _Q3_SLOW  # returning later than this waited for the slow tasks
+# Trial 1: three fast tasks (done at least 0.2 s before the deadline) and two slow ones
+# (done 0.6 s after it), in random positions. One deadline for the batch returns at about
+# 0.3 s; a timeout per future waits 0.3 s for each slow task, so at least 0.6 s; waiting
+# for everything takes 0.9 s. Trial 2: every task is fast — an answer must return when
+# the last is done, not sit out the deadline.
+Q3_TIMEOUT = 0.3
+Q3_FAST_SECONDS = (0.05, 0.08, 0.1)
+Q3_SLOW_SECONDS = 0.9
+_Q3_LATE = 1.5 * Q3_TIMEOUT  # a right answer returns at the deadline; per-future ≥ 2×
+Q3_ALL_FAST_TIMEOUT = 0.4
+Q3_ALL_FAST_SECONDS = (0.05, 0.1, 0.07, 0.09)
 
 
-def _q3_call(fn: Callable[..., Any], probe: Probe) -> Any:
-    return fn(probe.task, probe.ids, Q3_TIMEOUT)
+def _q3_call(timeout: float) -> Callable[[Callable[..., Any], Probe], Any]:
+    def call(fn: Callable[..., Any], probe: Probe) -> Any:
+        return fn(probe.task, probe.ids, timeout)
 
-
-_WITH_EXECUTOR = re.compile(r"\bwith\s+(?:\w+\.)*ThreadPoolExecutor\(")
-
-
-def _source(fn: Any) -> str:
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return ""
+    return call
 
 
 def _q3_trial(results_within: Callable[..., Any]) -> Verdict:
-    ids = list(Q3_DURATIONS)
-    slow = [i for i in ids if Q3_DURATIONS[i] >= _Q3_SLOW]
+    rng = _rng()
+    ids = varied_ids(len(Q3_FAST_SECONDS) + 2, rng)
+    slow = rng.sample(ids, 2)
+    fast_seconds = iter(rng.sample(Q3_FAST_SECONDS, len(Q3_FAST_SECONDS)))
+    durations = {i: Q3_SLOW_SECONDS if i in slow else next(fast_seconds) for i in ids}
+    slow = [i for i in ids if i in slow]
     fast = [i for i in ids if i not in slow]
     setup = (
         f"results_within(task, {ids}, timeout={Q3_TIMEOUT}): tasks {_as_text(fast)} take "
-        f"at most {fmt_seconds(max(Q3_DURATIONS[i] for i in fast))}, tasks {_as_text(slow)} "
-        f"take {fmt_seconds(_Q3_SLOW)}"
+        f"at most {fmt_seconds(max(Q3_FAST_SECONDS))}, tasks {_as_text(slow)} take "
+        f"{fmt_seconds(Q3_SLOW_SECONDS)}"
     )
-    outcome = run_with_probe(results_within, Q3_DURATIONS, call=_q3_call, timeout=5.0)
-    value = outcome.value
-    if _has_future(value) or (
-        isinstance(value, tuple) and any(_has_future(part) for part in value)
-    ):
-        return failed("You returned Future objects, not results.", _FUTURES_ADVICE)
-    if not (isinstance(value, tuple) and len(value) == 2):
-        return failed(f"results_within should return a pair (results, timed_out), got {value!r}.")
-    results, timed_out = value
-    if not isinstance(results, Mapping):
-        return failed(
-            f"results should be a dict {{task id: result}}, got {type(results).__name__}."
-        )
-    timed_out_list = _ids_list(timed_out)
-    if timed_out_list is None:
-        return failed(f"timed_out should be a list of ids, got {timed_out!r}.")
-    wall = outcome.wall
-    returned = f"your function returned after {fmt_seconds(wall)}"
-    if wall >= _Q3_WAITED_ALL:
-        if not timed_out_list:
-            why = (
-                "Nothing told it to stop waiting: give the whole batch one deadline with "
-                "as_completed(futures, timeout=timeout) or wait(futures, timeout=timeout)."
-            )
-        elif _WITH_EXECUTOR.search(_source(results_within)):
-            why = (
-                "It noticed the deadline, then waited anyway: leaving a `with "
-                "ThreadPoolExecutor(...)` block waits for every running task. Create the "
-                "executor without `with` and, when you give up, call "
-                "executor.shutdown(wait=False, cancel_futures=True)."
-            )
-        else:
-            why = (
-                "It noticed the deadline, then waited anyway — shutdown() waits for running "
-                "tasks unless you pass wait=False: "
-                "executor.shutdown(wait=False, cancel_futures=True)."
-            )
-        return failed(
-            "Your function waited for the slow tasks instead of giving up at the deadline.",
-            setup,
-            f"{returned}, when the slow tasks were done; the deadline was "
-            f"{fmt_seconds(Q3_TIMEOUT)}",
-            why,
-            code=outcome.describe(),
-        )
-    if wall > _Q3_LATE:
-        return failed(
-            "Your function gave up, but long after the deadline.",
-            setup,
-            f"{returned}; the deadline for the whole batch was {fmt_seconds(Q3_TIMEOUT)}",
-            "A timeout per future adds up: result(timeout=t) on each of three slow tasks "
-            "waits t three times. Give the batch one deadline: "
-            "as_completed(futures, timeout=timeout) or wait(futures, timeout=timeout).",
-            code=outcome.describe(),
-        )
+    try:
+        outcome = run_with_probe(results_within, durations, call=_q3_call(Q3_TIMEOUT))
+    except StudentError as error:
+        escaped = _q3_timeout_escaped(error, setup)
+        if escaped is None:
+            raise
+        return escaped
+    return first_failure(
+        lambda: _futures_failure(outcome.value),
+        lambda: _pair_failure(outcome.value, "results_within", "timed_out"),
+        lambda: _q3_queued_failure(outcome, fast, setup),
+        lambda: _q3_waited_failure(outcome, slow, setup),
+        lambda: _q3_early_failure(outcome, fast, Q3_TIMEOUT, setup),
+        lambda: _q3_late_failure(outcome, setup),
+        lambda: outcome.wrong_calls_failure("results_within"),
+        lambda: _q3_content_failure(outcome, fast, slow, setup),
+    ) or _q3_all_fast_trial(results_within, rng, outcome, fast, slow)
+
+
+def _q3_timeout_escaped(error: StudentError, setup: str) -> Verdict | None:
+    if not isinstance(error.exc, TimeoutError):
+        return None
+    where = error.verdict()
+    return failed(
+        "A TimeoutError escaped your function at the deadline.",
+        setup,
+        *where.details[1:],
+        "as_completed(futures, timeout=...) raises TimeoutError when the deadline passes "
+        "(and result(timeout=...) does too): that is your signal to stop waiting, not an "
+        "error to pass on. Catch it (`except TimeoutError:` — the same class as "
+        "concurrent.futures.TimeoutError since Python 3.11); the futures not done() then "
+        "are the timed-out ones.",
+        code=where.code,
+    )
+
+
+def _q3_queued_failure(outcome: ProbeOutcome, fast: list[int], setup: str) -> Verdict | None:
+    """A ✗ if some task did not start at once: it never ran, or started after another ended."""
     ran = Counter(e.task_id for e in outcome.events)
     never_ran = [i for i in fast if ran[i] == 0]
+    workers = len({(e.pid, e.thread) for e in outcome.events})
     if never_ran:
         return failed(
             f"Fast task(s) {_as_text(never_ran)} never ran.",
             setup,
-            "They waited in the queue behind the slow tasks and were cancelled: give the pool "
-            "a worker per task (max_workers=len(ids)) so every task starts at once.",
+            f"{workers} worker(s) ran the tasks. The fast ones waited in the queue behind "
+            "the slow tasks and were cancelled: give the pool a worker per task "
+            "(max_workers=len(ids)) so every task starts at once.",
             code=outcome.describe(),
         )
-    wrong_calls = outcome.calls_verdict()
-    if wrong_calls:
-        return failed(f"Not every task ran exactly once: {wrong_calls}.", setup)
+    if not outcome.events:
+        return None
+    first_end = min(outcome.events, key=lambda e: e.end)
+    late = [e for e in outcome.events if e.start >= first_end.end]
+    if not late:
+        return None
+    return failed(
+        f"Not every task started at once: task(s) {_as_text([e.task_id for e in late])} "
+        f"started only after task {first_end.task_id} had finished.",
+        setup,
+        f"{workers} worker(s) ran the {len(outcome.events)} tasks: the others waited in "
+        "the pool's queue for a free worker, and a task that waits in a queue cannot "
+        "finish by the deadline. Give the pool a worker per task (max_workers=len(ids)).",
+        code=outcome.describe(),
+    )
+
+
+def _q3_waited_failure(outcome: ProbeOutcome, slow: list[int], setup: str) -> Verdict | None:
+    """A ✗ if the function returned after slow tasks had finished: it waited for them."""
+    assert outcome.finished_at_return is not None
+    waited = [i for i in slow if outcome.finished_at_return[i] > 0]
+    if not waited:
+        return None
+    timed_out = _ids_list(outcome.value[1]) or []
+    if not timed_out:
+        why = (
+            "Nothing told it to stop waiting: give the whole batch one deadline with "
+            "as_completed(futures, timeout=timeout) or wait(futures, timeout=timeout)."
+        )
+    else:
+        why = (
+            "It noticed the deadline — it named timed-out tasks — then waited anyway: "
+            "leaving a `with ThreadPoolExecutor(...)` block, or calling "
+            "executor.shutdown() (wait=True is the default), waits for every running task. "
+            "Create the executor without `with` and, when you give up, call "
+            "executor.shutdown(wait=False, cancel_futures=True)."
+        )
+    return failed(
+        "Your function waited for the slow tasks instead of giving up at the deadline.",
+        setup,
+        f"when your function returned, slow task(s) {_as_text(waited)} had already "
+        f"finished; the deadline was {fmt_seconds(Q3_TIMEOUT)}",
+        why,
+        code=outcome.describe(),
+    )
+
+
+def _q3_early_failure(
+    outcome: ProbeOutcome, fast: list[int], timeout: float, setup: str
+) -> Verdict | None:
+    """A ✗ if it returned before the deadline while fast tasks were still running."""
+    running = [i for i in outcome.unfinished_at_return if i in fast]
+    if not running or outcome.wall >= timeout:
+        return None
+    return failed(
+        "Your function returned before the deadline, while tasks were still running.",
+        setup,
+        f"it returned after {fmt_seconds(outcome.wall)}, with task(s) {_as_text(running)} "
+        f"still running — they finished before the deadline of {fmt_seconds(timeout)}",
+        "Wait until every task is done or the deadline has passed, whichever comes first: "
+        "as_completed(futures, timeout=timeout) or wait(futures, timeout=timeout) — "
+        "without return_when=FIRST_COMPLETED.",
+        code=outcome.describe(),
+    )
+
+
+def _q3_late_failure(outcome: ProbeOutcome, setup: str) -> Verdict | None:
+    if outcome.wall <= _Q3_LATE:
+        return None
+    return failed(
+        "Your function gave up, but long after the deadline.",
+        setup,
+        f"it returned after {fmt_seconds(outcome.wall)} (the slow tasks were still "
+        f"running, so it did stop waiting); the deadline for the whole batch was "
+        f"{fmt_seconds(Q3_TIMEOUT)}",
+        "A timeout per future adds up: result(timeout=t) on each slow task waits up to t "
+        "each time, one after another. Give the batch one deadline: "
+        "as_completed(futures, timeout=timeout) or wait(futures, timeout=timeout).",
+        code=outcome.describe(),
+    )
+
+
+def _q3_content_failure(
+    outcome: ProbeOutcome, fast: list[int], slow: list[int], setup: str
+) -> Verdict | None:
+    results, timed_out = outcome.value
+    timed_out_list = _ids_list(timed_out) or []
+    ids = fast + slow
     listed_fast = [i for i in timed_out_list if i in fast]
-    unknown = [i for i in timed_out_list if i not in Q3_DURATIONS]
+    unknown = [i for i in timed_out_list if i not in ids]
     missed_slow = [i for i in slow if i not in timed_out_list]
     if listed_fast or unknown or missed_slow or len(timed_out_list) != len(set(timed_out_list)):
         details = [setup]
@@ -416,15 +533,98 @@ def _q3_trial(results_within: Callable[..., Any]) -> Verdict:
             setup,
             code=outcome.describe(),
         )
+    extra = [i for i in results if i not in ids]
+    if extra:
+        return failed(f"results has keys that are not task ids: {_as_text(extra)}.")
     wrong = [i for i in fast if results[i] != probe_result(i)]
     if wrong:
         i = wrong[0]
         return failed(f"results[{i!r}] should be {probe_result(i)!r}, got {results[i]!r}.")
-    return passed(
+    return None
+
+
+def _q3_all_fast_trial(
+    results_within: Callable[..., Any],
+    rng: random.Random,
+    first: ProbeOutcome,
+    fast: list[int],
+    slow: list[int],
+) -> Verdict:
+    """Trial 2: every task is done long before the deadline; return when the last is."""
+    ids = varied_ids(len(Q3_ALL_FAST_SECONDS), rng)
+    durations = dict(zip(ids, rng.sample(Q3_ALL_FAST_SECONDS, len(ids)), strict=True))
+    longest = max(durations.values())
+    setup = (
+        f"results_within(task, {ids}, timeout={Q3_ALL_FAST_TIMEOUT}): every task takes at "
+        f"most {fmt_seconds(longest)}"
+    )
+    try:
+        outcome = run_with_probe(results_within, durations, call=_q3_call(Q3_ALL_FAST_TIMEOUT))
+    except StudentError as error:
+        escaped = _q3_timeout_escaped(error, setup)
+        if escaped is None:
+            raise
+        return escaped
+    return first_failure(
+        lambda: _futures_failure(outcome.value),
+        lambda: _pair_failure(outcome.value, "results_within", "timed_out"),
+        lambda: _q3_queued_failure(outcome, ids, setup),
+        lambda: _q3_early_failure(outcome, ids, Q3_ALL_FAST_TIMEOUT, setup),
+        lambda: outcome.wrong_calls_failure("results_within"),
+        lambda: _q3_all_fast_content_failure(outcome, ids, setup),
+        lambda: _q3_sat_out_failure(outcome, longest, setup),
+    ) or passed(
         f"Gave up at the deadline with {len(fast)} results, and named the {len(slow)} tasks "
-        f"still running: {_as_text(slow)}.",
-        f"{returned}; the slow tasks took {fmt_seconds(_Q3_SLOW)} and kept running in the "
-        "background (a thread cannot be stopped) — but your caller did not wait for them",
+        f"still running: {_as_text(slow)}; and when every task was fast, returned as soon as "
+        "the last one was done.",
+        f"with slow tasks: returned after {fmt_seconds(first.wall)} (deadline "
+        f"{fmt_seconds(Q3_TIMEOUT)}); the slow tasks took {fmt_seconds(Q3_SLOW_SECONDS)} and "
+        "kept running in the background (a thread cannot be stopped) — but your caller did "
+        "not wait for them",
+        f"all fast: returned {fmt_seconds(max(0.0, outcome.returned_after_last_end))} after "
+        f"the last task ended (deadline {fmt_seconds(Q3_ALL_FAST_TIMEOUT)})",
+    )
+
+
+def _q3_all_fast_content_failure(
+    outcome: ProbeOutcome, ids: list[int], setup: str
+) -> Verdict | None:
+    results, timed_out = outcome.value
+    timed_out_list = _ids_list(timed_out) or []
+    if timed_out_list:
+        return failed(
+            f"Every task finished in time, but timed_out is {timed_out_list}.",
+            setup,
+            "timed_out holds only the tasks still running at the deadline; here none was.",
+        )
+    missing = [i for i in ids if i not in results]
+    if missing:
+        return failed(
+            f"Every task finished in time, but the results of {_as_text(missing)} are missing.",
+            setup,
+        )
+    wrong = [i for i in ids if results[i] != probe_result(i)]
+    if wrong:
+        i = wrong[0]
+        return failed(f"results[{i!r}] should be {probe_result(i)!r}, got {results[i]!r}.")
+    return None
+
+
+def _q3_sat_out_failure(outcome: ProbeOutcome, longest: float, setup: str) -> Verdict | None:
+    """A ✗ if the function kept waiting long after every task was done."""
+    idle = outcome.returned_after_last_end
+    if idle <= (Q3_ALL_FAST_TIMEOUT - longest) / 2:
+        return None
+    return failed(
+        "Every task was done, but your function kept waiting until the deadline.",
+        setup,
+        f"the last task ended, and your function returned only {fmt_seconds(idle)} later, "
+        f"after {fmt_seconds(outcome.wall)} in all; the deadline was "
+        f"{fmt_seconds(Q3_ALL_FAST_TIMEOUT)}",
+        "Return as soon as every task is done or the deadline passes, whichever comes first: "
+        "wait(futures, timeout=timeout) and as_completed(futures, timeout=timeout) both "
+        "stop early when everything is done; time.sleep(timeout) does not.",
+        code=outcome.describe(),
     )
 
 
@@ -433,9 +633,10 @@ q3 = FunctionProblem(
     trial=_q3_trial,
     hints=[
         "`as_completed(futures, timeout=timeout)` yields the futures that finish in time, "
-        "then raises concurrent.futures.TimeoutError; the futures not done() at that moment "
-        "are the timed-out ones. (`concurrent.futures.wait(futures, timeout=timeout)` hands "
-        "you both sets, done and not_done, directly.)",
+        "then raises TimeoutError (the same class as concurrent.futures.TimeoutError since "
+        "Python 3.11); the futures not done() at that moment are the timed-out ones. "
+        "(`concurrent.futures.wait(futures, timeout=timeout)` hands you both sets, done and "
+        "not_done, directly — and returns early when everything is done.)",
         "Don't put the executor in a `with` block: leaving it waits for the slow tasks. "
         "Create it with `executor = ThreadPoolExecutor(max_workers=len(ids))` and, once you "
         "have what you need, call `executor.shutdown(wait=False, cancel_futures=True)`.",

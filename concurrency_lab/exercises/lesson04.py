@@ -5,33 +5,39 @@
 * q1 — ``parallel_map(task, items)``: compute ``task(item)`` for every item in a process
   pool; return the results in the order of ``items``. The check hands it a picklable
   CPU-bound task (:class:`~concurrency_lab.work.pool_probes.CpuProbeTask`), so it works
-  under fork, spawn and forkserver, and judges from the task's own records: more than one
-  worker process (not the caller, not threads), every item once, results in input order.
-  The first item is *held* until another task has finished, so whenever two workers really
-  share the work, finishing order differs from input order: an answer that returns results
-  as they finish (``imap_unordered``, ``as_completed``) is caught every time, and a second
-  worker is sure to get work even if it starts late.
+  under fork, spawn and forkserver, and judges from the task's own records (process id,
+  thread, start, end) and from the processes the answer started (sampled while it runs,
+  :class:`~concurrency_lab.exercises.worker_modules.ChildWatch`): every item once, none in
+  the caller's process, two worker processes computing *at the same time* (some two tasks
+  of different workers overlapped), results in input order. The first item is *held*
+  until another task has finished (up to :data:`Q1_HOLD_LIMIT`; not at all when only one
+  process was started), so two workers that really share the work always overlap on it,
+  however late the second starts, and finishing order then differs from input order: an
+  answer that returns results as they finish (``imap_unordered``, ``as_completed``) is
+  caught every time; one that waits for each result before submitting the next, or starts
+  a pool per item, shows no overlap.
 * q2 — move ``count_primes`` out of the notebook into ``primes_worker.py`` with
   ``%%writefile``, import it and pass it to the check, which runs it in a pool with an
   explicit *spawn* context (:mod:`concurrency_lab.exercises.worker_modules` — the same
-  mechanism serves later lessons whose answers are modules).
-* q3 — pick a ``chunksize`` for ``Pool.map`` over 100 000 tiny tasks. The check times the
-  choice against ``chunksize=1`` on the same pool of two workers, in one call. Chunksize 1
-  costs tens of microseconds per item, which would make it take seconds over 100 000
-  items, so it is timed on the first :data:`Q3_BASELINE_ITEMS` items and scaled to the
-  whole list (per-item cost is what chunksize changes; the verdict says it was scaled).
-  Each side is timed twice, interleaved, and the faster run counts; a sensible chunksize
-  is dozens to hundreds of times faster, so the 1.5× bar is never a close call on a noisy
-  machine. The whole check takes well under a second after the pool has started.
+  mechanism serves later lessons whose answers are modules), on limits drawn anew each
+  check (two primes among them, and 2 and 3).
+* q3 — pick a ``chunksize`` for ``Pool.map`` over 100 000 tiny tasks. The rule, stated in
+  the question: at least :data:`Q3_MIN_CHUNK` items per chunk and at least one chunk per
+  worker. A chunksize that keeps it is then timed against ``chunksize=1`` on the same pool
+  of two workers (chunksize 1 on the first :data:`Q3_BASELINE_ITEMS` items, scaled; each
+  side twice, interleaved, the faster run counts) and the verdict shows the gain — dozens
+  of times here. The verdict never depends on the timing: where a busy machine hides the
+  gain (under :data:`Q3_SHOWS` after one retry), it says so instead.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import multiprocessing
-import numbers
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -49,8 +55,18 @@ from concurrency_lab.exercises.core import (
     passed,
     register,
 )
-from concurrency_lab.exercises.probing import order_verdict, run_with_probe
-from concurrency_lab.exercises.worker_modules import SpawnRun, spawn_trial
+from concurrency_lab.exercises.probing import (
+    first_failure,
+    order_verdict,
+    run_with_probe,
+    whole_number_failure,
+)
+from concurrency_lab.exercises.worker_modules import (
+    ChildWatch,
+    SpawnRun,
+    spawn_trial,
+    threads_are_not_processes,
+)
 from concurrency_lab.work.pool_probes import CpuProbe, tiny_task
 from concurrency_lab.work.probes import probe_result, processes_verdict
 from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
@@ -69,13 +85,13 @@ __all__ = [
 ]
 
 
-
 # ---------------------------------------------------------------------------- q1
 # Seconds of computing per item. Item 7 comes first and is held until another task has
-# finished (at most Q1_HOLD_LIMIT seconds: only an answer with a single worker waits that long).
+# finished (at most Q1_HOLD_LIMIT seconds; not at all when the answer started only one
+# process): two workers that really run side by side always overlap on it.
 Q1_WORK: dict[int, float] = {7: 0.04, 3: 0.02, 9: 0.03, 1: 0.02, 5: 0.03, 8: 0.02}
 Q1_HELD = 7
-Q1_HOLD_LIMIT = 1.0
+Q1_HOLD_LIMIT = 2.0
 Q1_TIMEOUT = 15.0  # generous: spawned workers start slowly on a loaded machine
 
 
@@ -83,26 +99,24 @@ def _is_futures(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and any(isinstance(v, Future) for v in value)
 
 
-def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
-    items = list(Q1_WORK)
-    factory = functools.partial(CpuProbe, hold_id=Q1_HELD, hold_limit=Q1_HOLD_LIMIT)
-    try:
-        outcome = run_with_probe(parallel_map, Q1_WORK, timeout=Q1_TIMEOUT, probe_factory=factory)
-    except StudentError as error:
-        if isinstance(error.exc, KeyError) and "the task has no id" in str(error.exc):
-            verdict = error.verdict()
-            return failed(
-                verdict.headline,
-                *verdict.details,
-                "task must be called with each item itself. map passes every element of "
-                "the list as the one argument: pool.map(task, items) — not "
-                "pool.map(task, [(i,) for i in items]), which hands task a 1-tuple "
-                "(use starmap only when each element is a tuple of several arguments).",
-                code=verdict.code,
-            )
-        raise
-    value = outcome.value
-    expected = [probe_result(i) for i in items]
+@dataclass
+class _PoolRun:
+    """What one q1 trial saw: the probe's outcome and the processes the answer started."""
+
+    outcome: Any
+    started: set[int]
+    parent: int
+
+    @property
+    def events(self) -> list[Any]:
+        return self.outcome.events
+
+    @property
+    def workers(self) -> set[int]:
+        return {e.pid for e in self.events} - {self.parent}
+
+
+def _shape_problem(value: Any) -> Verdict | None:
     if _is_futures(value):
         return failed(
             "You returned Future objects, not results.",
@@ -118,49 +132,123 @@ def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
         return failed(
             f"parallel_map should return a list of results, got {type(value).__name__} {value!r}."
         )
-    wrong_calls = outcome.wrong_calls_failure("parallel_map")
-    if wrong_calls:
-        return wrong_calls
-    parent = os.getpid()
+    return None
+
+
+def _where_problem(run: _PoolRun) -> Verdict | None:
+    events = run.events
+    here = [e for e in events if e.pid == run.parent]
+    if not here:
+        return None
     # (A forked worker's main thread keeps the name of the thread that forked it, so the
-    # thread name alone would not tell the caller from a fork worker: check the pid too.)
-    if {(e.pid, e.thread) for e in outcome.events} == {(parent, STUDENT_THREAD)}:
+    # thread name alone would not tell the caller from a fork worker: the pid decides.)
+    if len(here) == len(events) and {e.thread for e in here} == {STUDENT_THREAD}:
         return failed(
             "Every task ran in your own process, in the thread that called parallel_map: "
             "there was no pool at all.",
             "Create a process pool (multiprocessing.Pool or "
             "concurrent.futures.ProcessPoolExecutor) and let it call task(item).",
         )
-    not_processes = processes_verdict(outcome.events, parent)
-    if not_processes:
+    if len(here) == len(events):
         return failed(
             "The tasks ran in threads of this process, not in worker processes.",
-            not_processes,
-            "Threads take turns holding the GIL, so CPU-bound work gains nothing from them. "
+            processes_verdict(events, run.parent) or "",
+            threads_are_not_processes(),
             "Use ProcessPoolExecutor (same API as ThreadPoolExecutor) or multiprocessing.Pool.",
         )
-    workers = {e.pid for e in outcome.events} - {parent}
-    if len(workers) < 2:
-        return failed(
-            f"All {len(items)} tasks ran in a single worker process: one process computes "
-            "one thing at a time, no faster than a loop.",
-            "Give the pool at least two workers — ProcessPoolExecutor() and Pool() start "
-            "one per CPU — and don't put every item into one chunk (chunksize=len(items)).",
-        )
-    got = list(value)
-    wrong_order = order_verdict(
-        got,
-        expected,
-        items,
-        outcome.events,
-        advice="imap_unordered and as_completed give results as they finish. "
-        "pool.map / executor.map (or a list of futures in input order) keep the order of items.",
-        code=outcome.describe(),
+    ids = sorted((e.task_id for e in here), key=repr)
+    return failed(
+        f"Item(s) {ids} ran in your own process, not in a worker process: only "
+        f"{len(events) - len(here)} of the {len(events)} tasks went to the pool.",
+        "Hand every item to the pool — pool.map(task, items) — rather than computing some "
+        "of them yourself.",
     )
-    if wrong_order:
-        return wrong_order
-    return passed(
-        "Every result, in input order, computed by more than one worker process.",
+
+
+def _workers_problem(run: _PoolRun, n_items: int) -> Verdict | None:
+    if len(run.workers) >= 2:
+        return None
+    started = len(run.started)
+    return failed(
+        f"All {n_items} tasks ran in a single worker process: one process computes "
+        "one thing at a time, no faster than a loop.",
+        (f"your code started {started} process(es); " if started else "")
+        + "give the pool at least two workers — ProcessPoolExecutor() and Pool() start "
+        "one per CPU —, submit every item before waiting for any result (executor.map "
+        "does), and don't put every item into one chunk (chunksize=len(items)).",
+    )
+
+
+def _together_problem(run: _PoolRun) -> Verdict | None:
+    """Two worker processes computing at the same time: some pair of tasks overlapped."""
+    events = [e for e in run.events if e.pid != run.parent]
+    if any(
+        a.pid != b.pid and a.start < b.end and b.start < a.end
+        for a, b in itertools.combinations(events, 2)
+    ):
+        return None
+    return failed(
+        f"{len(run.workers)} worker processes took part, but never at the same time: each "
+        "task finished before the next one started.",
+        f"No task of one worker ran while a task of another was running (item {Q1_HELD}, "
+        f"the first, was held for up to {Q1_HOLD_LIMIT:g} s until another task finished). "
+        "Waiting for each result right after submitting "
+        "it (executor.submit(task, item).result() in the loop), or a new pool per item, "
+        "makes the pool a slow loop: submit every item first — executor.map does that.",
+        code=run.outcome.describe(),
+    )
+
+
+def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
+    items = list(Q1_WORK)
+    factory = functools.partial(CpuProbe, hold_id=Q1_HELD, hold_limit=Q1_HOLD_LIMIT)
+    started: set[int] = set()
+
+    def call(fn: Callable[..., Any], probe: Any) -> Any:
+        with ChildWatch(report_to=probe.log_dir) as watch:
+            try:
+                return fn(probe.task, probe.ids)
+            finally:
+                started.update(watch.seen)
+
+    try:
+        outcome = run_with_probe(
+            parallel_map, Q1_WORK, call=call, timeout=Q1_TIMEOUT, probe_factory=factory
+        )
+    except StudentError as error:
+        if isinstance(error.exc, KeyError) and "the task has no id" in str(error.exc):
+            verdict = error.verdict()
+            return failed(
+                verdict.headline,
+                *verdict.details,
+                "task must be called with each item itself. map passes every element of "
+                "the list as the one argument: pool.map(task, items) — not "
+                "pool.map(task, [(i,) for i in items]), which hands task a 1-tuple "
+                "(use starmap only when each element is a tuple of several arguments).",
+                code=verdict.code,
+            )
+        raise
+    run = _PoolRun(outcome, started, os.getpid())
+    expected = [probe_result(i) for i in items]
+    return first_failure(
+        lambda: _shape_problem(outcome.value),
+        lambda: outcome.wrong_calls_failure("parallel_map"),
+        lambda: _where_problem(run),
+        lambda: _workers_problem(run, len(items)),
+        lambda: _together_problem(run),
+        lambda: order_verdict(
+            list(outcome.value),
+            expected,
+            items,
+            outcome.events,
+            advice="imap_unordered and as_completed give results as they finish. "
+            "pool.map / executor.map (or a list of futures in input order) keep the order "
+            "of items.",
+            code=outcome.describe(),
+        ),
+    ) or passed(
+        f"Every result, in input order, computed by {len(run.workers)} worker processes at "
+        "the same time.",
         f"item {Q1_HELD}, the first of items, was held back to finish late, yet its result "
         "is first: your pool handed the results back in input order",
     )
@@ -185,6 +273,15 @@ q1 = FunctionProblem(
 # ---------------------------------------------------------------------------- q2
 Q2_MODULE = "primes_worker"
 Q2_INPUTS: list[int] = [2_000, 503, 1_500, 997, 3_000]  # 503 and 997 are primes
+Q2_PRIMES = (211, 503, 997, 1_009, 1_999, 2_003, 2_999)
+
+
+def q2_inputs(rng: random.Random) -> list[int]:
+    """The limits of one q2 check: new ones each time, in no order — two of them primes
+    (``count_primes(p)`` must not count ``p`` itself), and 2 and 3 (0 and 1 primes)."""
+    limits = [*rng.sample(Q2_PRIMES, 2), *rng.sample(range(100, 3_000), 3), 2, 3]
+    rng.shuffle(limits)
+    return limits
 
 
 def count_primes_reference(limit: int) -> int:
@@ -200,18 +297,19 @@ def count_primes_reference(limit: int) -> int:
 
 
 def _q2_trial(count_primes: Callable[..., Any]) -> Verdict:
-    run = spawn_trial(count_primes, Q2_INPUTS, module=Q2_MODULE)
+    inputs = q2_inputs(random.Random(time.time_ns()))
+    run = spawn_trial(count_primes, inputs, module=Q2_MODULE)
     if isinstance(run, Verdict):
         return run
     assert isinstance(run, SpawnRun)
     name = getattr(run.function, "__name__", "count_primes")
-    expected = [count_primes_reference(n) for n in Q2_INPUTS]
+    expected = [count_primes_reference(n) for n in inputs]
     if not run.in_other_processes:
         return failed(f"{name} ran in this process, not in a worker.")
     if run.results != expected:
         return failed(
             f"{name} ran in spawned workers, but returned the wrong counts.",
-            f"for limits {Q2_INPUTS}: {first_difference(run.results, expected)}",
+            f"for limits {inputs}: {first_difference(run.results, expected)}",
             "count_primes(limit) counts the primes smaller than limit: "
             "count_primes(10) == 4 (2, 3, 5, 7). Copy the body from the notebook's version.",
         )
@@ -246,7 +344,10 @@ q2 = FunctionProblem(
 Q3_ITEMS = 100_000
 Q3_BASELINE_ITEMS = 5_000  # chunksize 1 is timed on these and scaled up to Q3_ITEMS
 Q3_WORKERS = 2
-Q3_MIN_SPEEDUP = 1.5
+Q3_MIN_CHUNK = 10
+"""The question's rule: at least this many items per chunk."""
+Q3_SHOWS = 3.0
+"""Below this measured gain the verdict says the machine was too busy to show it."""
 Q3_REPEATS = 2
 
 
@@ -311,23 +412,26 @@ def _count(n: int) -> str:
 
 @dataclass
 class ChunksizeProblem(Problem):
-    """The answer is a chunksize; the check times it against chunksize 1."""
+    """The answer is a chunksize: judged by the question's rule, then timed to show why.
+
+    The rule (stated in the question): at least :data:`Q3_MIN_CHUNK` items per chunk, so
+    the per-message cost is shared, and at least one chunk per worker, so both work. A
+    chunksize that keeps the rule is then timed against chunksize 1 on the same pool, and
+    the verdict shows the measurement; the verdict itself never depends on the timing (a
+    busy machine can shrink the measured gain, never the rule).
+    """
 
     def judge(self, answer: Any) -> Verdict:
         n = _count(Q3_ITEMS)
-        if isinstance(answer, bool) or not isinstance(answer, numbers.Integral):
-            return failed(
-                f"chunksize must be a whole number of items, got {type(answer).__name__} "
-                f"{answer!r}.",
-                f"It is how many of the {n} items travel to a worker together: 1, 500, 10_000…",
-            )
+        problem = whole_number_failure(
+            answer,
+            "chunksize",
+            minimum=1,
+            advice=f"It is how many of the {n} items travel to a worker together: 1, 500, 10_000…",
+        )
+        if problem:
+            return problem
         chunksize = int(answer)
-        if chunksize < 1:
-            return failed(
-                f"chunksize must be at least 1, got {chunksize}.",
-                "A chunk holds at least one item: chunksize is how many items a worker "
-                "receives at a time.",
-            )
         if chunksize > Q3_ITEMS:
             return failed(
                 f"chunksize {_count(chunksize)} is bigger than the whole list of {n} items.",
@@ -342,14 +446,24 @@ class ChunksizeProblem(Problem):
                 f"thousands of the {n} items per chunk.",
             )
         chunks = math.ceil(Q3_ITEMS / chunksize)
+        if chunksize < Q3_MIN_CHUNK:
+            return failed(
+                f"chunksize {chunksize} still sends {_count(chunks)} messages each way: one "
+                f"for every {chunksize} items.",
+                f"The question asks for at least {Q3_MIN_CHUNK} items per chunk. A message "
+                "costs tens of microseconds, tiny_task well under one: bundle hundreds or "
+                "thousands of items.",
+            )
         if chunks < Q3_WORKERS:
             return failed(
                 f"chunksize {_count(chunksize)} makes {chunks} chunk of {n} items: one worker "
-                f"computes it while the other {Q3_WORKERS - 1} idle.",
+                "computes it while the other one idles.",
                 f"Make at least as many chunks as workers ({Q3_WORKERS}); several per worker "
                 "balances better.",
             )
         timing = time_chunksize(chunksize)
+        if timing.speedup < Q3_SHOWS:
+            timing = time_chunksize(chunksize)  # once more: the machine may have been busy
         baseline_total = timing.baseline_per_item * Q3_ITEMS
         measured = (
             f"chunksize 1: {fmt_seconds(timing.baseline_per_item * Q3_BASELINE_ITEMS)} for "
@@ -357,26 +471,26 @@ class ChunksizeProblem(Problem):
             f"{fmt_seconds(baseline_total)} for all {n} (timed on fewer items to keep the "
             "check short, then scaled)"
         )
-        timed = choice_items(chunksize)
-        if timed == Q3_ITEMS:
-            yours = f"chunksize {_count(chunksize)}: {fmt_seconds(timing.choice_wall)} for all {n}"
-        else:
+        yours = f"chunksize {_count(chunksize)}: {fmt_seconds(timing.choice_wall)} for all {n}"
+        if choice_items(chunksize) < Q3_ITEMS:
             yours = (
                 f"chunksize {_count(chunksize)}: about {fmt_seconds(timing.choice_wall)} for "
-                f"all {n} (timed on the first {_count(timed)} items, then scaled)"
+                f"all {n} (timed on the first {_count(choice_items(chunksize))} items, then "
+                "scaled)"
             )
-        if timing.speedup < Q3_MIN_SPEEDUP:
-            return failed(
-                f"chunksize {_count(chunksize)} was only {fmt_ratio(timing.speedup)} as fast "
-                "as chunksize 1 on the same pool.",
-                measured,
+        if timing.speedup < Q3_SHOWS:
+            return passed(
+                f"chunksize {_count(chunksize)} keeps the rule: {_count(chunks)} chunks of "
+                f"at least {Q3_MIN_CHUNK} items, at least one per worker.",
+                f"The timing could not show the gain this time (measured "
+                f"{fmt_ratio(timing.speedup)}): your machine was busy while it ran. Close "
+                "other programs and run the check again to see it.",
                 yours,
-                f"With chunks of {_count(chunksize)} the pool still sends {_count(chunks)} "
-                "messages each way: make the chunks bigger.",
+                measured,
             )
         return passed(
             f"chunksize {_count(chunksize)}: {fmt_ratio(timing.speedup)} faster than "
-            f"chunksize 1 for {n} tiny tasks.",
+            f"chunksize 1 for {n} tiny tasks ({_count(chunks)} messages each way instead of {n}).",
             yours,
             measured,
         )

@@ -2,47 +2,57 @@
 
 ``from concurrency_lab.exercises.lesson06 import q1, q2, q3``
 
-* q1 — ``async def fetch_all(fetch, ids)``: await every request concurrently and return the
-  results in input order (``asyncio.gather``), not one ``await`` after another, not in
-  finishing order.
+* q1 — ``async def fetch_all(fetch, ids)``: await every request concurrently, on the one
+  event loop, and return the results in input order (``asyncio.gather`` or a
+  ``TaskGroup``), not one ``await`` after another, not in finishing order, not one
+  ``asyncio.run`` per request in threads.
 * q2 — ``async def crawl(fetch, urls, limit)``: fetch every url with at most ``limit``
   requests in flight — and all ``limit`` slots in use while urls wait (one shared
-  ``asyncio.Semaphore``); return ``{url: page}``, with a failed request's exception as its
-  value, without the crawl crashing.
+  ``asyncio.Semaphore``, or ``limit`` workers); return ``{url: page}``, with a failed
+  request's ``ConnectionError`` as its value, without the crawl crashing.
 * q3 — ``async def title_of(fetch, parse, url)``: ``parse`` is a blocking function; run it
-  in a worker thread (``asyncio.to_thread``) so the event loop keeps serving the other
-  coroutines.
+  off the loop's thread (``asyncio.to_thread``, or ``run_in_executor`` with a thread or
+  process pool) so the event loop keeps serving the other coroutines.
 
 The answers are coroutine functions, but ``qN.check(answer)`` is an ordinary call: it
 awaits the answer on a fresh event loop in a watchdog thread
 (:func:`~concurrency_lab.exercises.async_probes.run_async_student`), so it works in
-Jupyter, whose own loop is already running, as well as in scripts and tests. The
-requests are :class:`~concurrency_lab.exercises.async_probes.AsyncProbe` calls with fixed
-durations. Every verdict is decided by a wide margin or by a count, not a close timing:
-a concurrent gather reaches a concurrency of about 3 where one-by-one awaits stay at 1.0;
-the crawler's limit is judged by an exact count of requests in flight; batches leave
-about 0.4 slot-seconds idle where a semaphore leaves a few milliseconds; a parse called
-in the loop's thread is seen directly (the thread was running the loop), and a loop
-frozen while waiting for a thread misses its 10 ms heartbeat during every 120 ms parse.
+Jupyter, whose own loop is already running, as well as in scripts and tests. Each check
+draws new ids (and, in q2, a new limit), so no answer can fit them.
+
+Every verdict is decided by data, not by how fast the machine is: which event loop (by
+identity) and thread awaited each request; an exact count of requests in flight; the
+order of starts and ends; in q2, how many times the loop went round (a heartbeat
+coroutine's ticks) while a slot stood free and urls waited — a semaphore refills a slot
+within an iteration or two, batches leave it empty for dozens; in q3, the process and
+thread each ``parse`` ran in, and whether the heartbeat ticked at all during the parses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import random
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from concurrency_lab.exercises.async_probes import (
-    AsyncOutcome,
     AsyncProbe,
-    BlockingCall,
     Heartbeat,
+    NotAwaitable,
     RequestFailed,
+    awaitables_failure,
     awaitables_in,
     html_page,
-    idle_slot_time,
+    idle_gaps,
     labelled_timeline,
+    not_async_failure,
+    other_loops_failure,
+    outcome_of,
     page_title,
     request_label,
     run_async_student,
@@ -57,66 +67,104 @@ from concurrency_lab.exercises.core import (
     passed,
     register,
 )
-from concurrency_lab.exercises.probing import results_verdict
+from concurrency_lab.exercises.probing import (
+    ProbeOutcome,
+    first_failure,
+    results_verdict,
+    varied_ids,
+)
+from concurrency_lab.work.aio_probes import BlockingParse, ParseCall
 from concurrency_lab.work.probes import probe_result
 from concurrency_lab.work.timing import fmt_seconds
 
-__all__ = [
-    "Q1_DURATIONS",
-    "Q2_DURATIONS",
-    "Q2_FAIL_URLS",
-    "Q2_LIMIT",
-    "Q3_DURATIONS",
-    "Q3_PARSE_SECONDS",
-    "q1",
-    "q2",
-    "q3",
-]
+__all__ = ["Q1_SECONDS", "Q2_PAGES", "Q3_PARSE_SECONDS", "q1", "q2", "q3"]
 
-TIMEOUT = 5.0
+TIMEOUT = 4.0  # a hung answer is cancelled after this; every right answer needs < 1 s
 
 
 def _as_text(ids: list[Any]) -> str:
     return "[" + ", ".join(repr(i) for i in ids) + "]"
 
 
+def _rng() -> random.Random:
+    return random.Random(time.time_ns())
+
+
+def _page_urls(rng: random.Random, count: int) -> list[str]:
+    return [f"https://example.com/page/{n}" for n in varied_ids(count, rng)]
+
+
+async def _with_heartbeat(heartbeat: Heartbeat, make: Callable[[], Any]) -> Any:
+    """Await ``make()`` next to a running heartbeat (a plain ``def``'s value is wrapped)."""
+    beat = asyncio.ensure_future(heartbeat.run())
+    try:
+        result = make()
+        if not inspect.isawaitable(result):
+            return NotAwaitable(result)
+        return await result
+    finally:
+        heartbeat.stop()
+        await beat
+
+
 # ---------------------------------------------------------------------------- q1
-# The slowest request first, the fastest second: input order and finishing order differ.
-Q1_DURATIONS: dict[int, float] = {7: 0.12, 3: 0.03, 9: 0.09, 1: 0.06, 5: 0.105}
+# By position: the slowest request first, the fastest second; finishing order differs
+# from input order in every position. The ids are drawn anew for each check.
+Q1_SECONDS = (0.2, 0.06, 0.16, 0.1, 0.13)
 
 
 def _q1_trial(fetch_all: Callable[..., Any]) -> Verdict:
-    outcome = run_with_async_probe(fetch_all, Q1_DURATIONS, timeout=TIMEOUT)
-    ids = list(Q1_DURATIONS)
+    ids = varied_ids(len(Q1_SECONDS), _rng())
+    durations = dict(zip(ids, Q1_SECONDS, strict=True))
+    outcome = run_with_async_probe(fetch_all, durations, timeout=TIMEOUT)
     expected = [probe_result(i) for i in ids]
-    problem = outcome.not_async_failure("fetch_all") or outcome.awaitables_failure("fetch_all")
-    if problem:
-        return problem
-    wrong = results_verdict(
-        outcome,
-        expected,
-        ids,
-        name="fetch_all",
-        noun="request",
-        advice="asyncio.as_completed() (and appending as requests finish) gives finishing "
-        "order. `await asyncio.gather(...)` returns the results in the order of its "
-        "arguments, whatever order the requests finish in.",
-    )
-    if wrong:
-        return wrong
-    sequential = outcome.overlap_failure(
+    return first_failure(
+        lambda: not_async_failure(outcome, "fetch_all"),
+        lambda: awaitables_failure(outcome, "fetch_all"),
+        lambda: other_loops_failure(outcome, "fetch_all"),
+        lambda: outcome.wrong_calls_failure("fetch_all", "await fetch(i) once for each of them"),
+        lambda: results_verdict(
+            outcome,
+            expected,
+            ids,
+            name="fetch_all",
+            noun="request",
+            advice="asyncio.as_completed() (and appending as requests finish) gives "
+            "finishing order. `await asyncio.gather(...)` returns the results in the order "
+            "of its arguments, whatever order the requests finish in; so does a list of "
+            "TaskGroup tasks read in order.",
+        ),
+        lambda: _one_at_a_time(outcome),
+    ) or _q1_passed(outcome)
+
+
+def _one_at_a_time(outcome: ProbeOutcome) -> Verdict | None:
+    if outcome.probe.max_in_flight() > 1:
+        return None
+    return failed(
         "Right results in the right order, but the requests ran one after another.",
+        "each request started only after the one before it had finished (never two in "
+        f"flight at once); wall time {fmt_seconds(outcome.wall)} against a sum of request "
+        f"times of {fmt_seconds(outcome.busy)}",
         "Each `await fetch(i)` inside your loop waited for that request to finish before "
         "the next one was even started. Start them all, then wait once: "
         "`await asyncio.gather(*(fetch(i) for i in ids))`.",
+        code=outcome.describe(),
     )
-    if sequential:
-        return sequential
+
+
+def _q1_passed(outcome: ProbeOutcome) -> Verdict:
+    most, total = outcome.probe.max_in_flight(), len(outcome.probe.ids)
+    together = (
+        f"all {total} requests were in flight at once"
+        if most == total
+        else f"up to {most} of {total} requests were in flight at once"
+    )
     return passed(
         "Every result, in input order, and the requests overlapped on one event loop.",
-        f"wall time {fmt_seconds(outcome.wall)} against a sum of request times of "
-        f"{fmt_seconds(outcome.busy)}; the slowest request came first, yet its result is "
-        "first too",
+        f"{together}; wall time {fmt_seconds(outcome.wall)} against a sum of request times "
+        f"of {fmt_seconds(outcome.busy)}; the slowest request came first, yet its result "
+        "is first too",
     )
 
 
@@ -129,81 +177,142 @@ q1 = FunctionProblem(
         "`return await asyncio.gather(*(fetch(i) for i in ids))` — the `*` unpacks the "
         "coroutines into separate arguments, and gather returns their results in that order.",
     ],
-    solution_note="Creating tasks first (`tasks = [asyncio.create_task(fetch(i)) for i in "
-    "ids]`) and then awaiting each in a loop is also concurrent: the tasks are running "
-    "already while you wait for the first. On Python 3.11+ an `asyncio.TaskGroup` does the "
-    "same with better error handling.",
+    solution_note="An `asyncio.TaskGroup` does the same with better error handling: "
+    "`async with asyncio.TaskGroup() as tg: tasks = [tg.create_task(fetch(i)) for i in ids]`, "
+    "then `return [t.result() for t in tasks]` after the block.",
 )
 
 
 # ---------------------------------------------------------------------------- q2
-# Limit 3, nine pages: a slow page leads each group of three, so batches of three wait
-# ~0.1 s for their slowest page with two slots idle, where a semaphore reuses each slot
-# at once (0.36 s against 0.21 s; one by one takes 0.57 s). Two fast pages fail.
-Q2_LIMIT = 3
-_Q2_SECONDS = (0.15, 0.03, 0.03, 0.12, 0.03, 0.03, 0.09, 0.03, 0.06)
-Q2_DURATIONS: dict[str, float] = {
-    f"https://example.com/page/{n}": seconds for n, seconds in enumerate(_Q2_SECONDS, start=1)
-}
-Q2_FAIL_URLS: frozenset[str] = frozenset(
-    {"https://example.com/page/5", "https://example.com/page/8"}
-)
-# Slot-seconds left idle while pages waited: batches leave ~0.4, a semaphore ~0.001.
-_Q2_MAX_IDLE = 0.05
+# Ten pages, a limit drawn from 2-4. Two pages are slow (0.25 s), the others fast
+# (0.05-0.08 s); in the given order, reversed and sorted, a slow page is followed by at
+# least `limit` others, so batches of `limit` leave slots empty for ~0.17 s while pages
+# wait, whatever order an answer takes the urls in. Two fast pages fail.
+Q2_PAGES = 10
+_Q2_SLOW = 0.25
+_Q2_FAST = (0.05, 0.08)
+_Q2_BEAT = 0.005
+# A gap in which the loop went round this many times (heartbeat ticks, >= 35 ms) without
+# starting a waiting url is a slot left idle. A semaphore or workers refill a freed slot
+# within one or two loop iterations, busy machine or not; a batch leaves it empty for
+# ~0.17 s, about 30 ticks.
+_Q2_IDLE_TICKS = 8
 
 
-def _q2_call(crawl: Callable[..., Any], probe: AsyncProbe) -> Any:
-    return crawl(probe.fetch, probe.ids, Q2_LIMIT)
+def _q2_setup(rng: random.Random) -> tuple[dict[str, float], frozenset[str], int]:
+    limit = rng.choice((2, 3, 4))
+    while True:
+        urls = _page_urls(rng, Q2_PAGES)
+        slow = set(rng.sample(urls, 2))
+        orders = (urls, urls[::-1], sorted(urls))
+        if all(any(order.index(u) < Q2_PAGES - limit for u in slow) for order in orders):
+            break
+    durations = {u: _Q2_SLOW if u in slow else rng.uniform(*_Q2_FAST) for u in urls}
+    fail = frozenset(rng.sample([u for u in urls if u not in slow], 2))
+    return durations, fail, limit
+
+
+def _exceptions_in(exc: BaseException) -> list[BaseException]:
+    """``exc`` itself, or the leaves of an exception group (a TaskGroup's failures)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _exceptions_in(sub)]
+    return [exc]
+
+
+def _crashed(error: StudentError) -> Verdict | None:
+    leaves = _exceptions_in(error.exc)
+    if not any(isinstance(leaf, RequestFailed) for leaf in leaves):
+        return None
+    where = error.verdict()
+    group = isinstance(error.exc, BaseExceptionGroup)
+    shown = next(leaf for leaf in leaves if isinstance(leaf, RequestFailed))
+    how = (
+        "In a TaskGroup, a task that raises cancels the others and the block raises an "
+        "ExceptionGroup. Catch the error inside each task (try/except around "
+        "`await fetch(url)`) and store it under its url."
+        if group
+        else "`await asyncio.gather(...)` re-raises the first exception of any request. "
+        "Catch it per request (try/except ConnectionError around `await fetch(url)`) or "
+        "pass `return_exceptions=True`, and store the exception under its url."
+    )
+    return failed(
+        f"A failed request's ConnectionError crashed your crawl: {shown}.",
+        *where.details[1:],
+        how,
+        code=where.code,
+    )
 
 
 def _q2_trial(crawl: Callable[..., Any]) -> Verdict:
-    urls = list(Q2_DURATIONS)
+    durations, fail_urls, limit = _q2_setup(_rng())
+    urls = list(durations)
+    probe = AsyncProbe(durations, fail_urls, html_page)
+    heartbeat = Heartbeat(_Q2_BEAT)
     try:
-        outcome = run_with_async_probe(
-            crawl,
-            Q2_DURATIONS,
-            fail_ids=Q2_FAIL_URLS,
-            reply=html_page,
-            call=_q2_call,
+        run = run_async_student(
+            lambda: _with_heartbeat(heartbeat, lambda: crawl(probe.fetch, urls, limit)),
             timeout=TIMEOUT,
         )
     except StudentError as error:
-        if not isinstance(error.exc, RequestFailed):
+        crash = _crashed(error)
+        if crash is None:
             raise
-        where = error.verdict()
-        return failed(
-            f"A failed request crashed your crawl: {type(error.exc).__name__}: {error.exc}.",
-            *where.details[1:],
-            "`await asyncio.gather(...)` re-raises the first exception of any request. "
-            "Catch it per request (try/except around `await fetch(url)`) or pass "
-            "`return_exceptions=True`, and store the exception under its url.",
-            code=where.code,
-        )
-    problem = outcome.not_async_failure("crawl") or outcome.awaitables_failure("crawl")
-    if problem:
-        return problem
+        return crash
+    outcome = outcome_of(run, probe)
+    failing = [u for u in urls if u in fail_urls]
+    succeeding = [u for u in urls if u not in fail_urls]
+    return first_failure(
+        lambda: not_async_failure(outcome, "crawl"),
+        lambda: awaitables_failure(outcome, "crawl"),
+        lambda: other_loops_failure(outcome, "crawl"),
+        lambda: _q2_dict_failure(outcome, urls, fail_urls),
+        lambda: outcome.wrong_calls_failure("crawl", "await fetch(url) once for each url"),
+        lambda: _q2_limit_failure(outcome, limit),
+        lambda: _q2_idle_failure(outcome, limit, heartbeat),
+    ) or _q2_passed(outcome, limit, heartbeat, len(succeeding), len(failing))
+
+
+def _q2_passed(
+    outcome: ProbeOutcome, limit: int, heartbeat: Heartbeat, pages: int, errors: int
+) -> Verdict:
+    gaps = idle_gaps(outcome.events, limit, len(outcome.probe.ids))
+    turns = max((heartbeat.ticks_between(g.start, g.end) for g in gaps), default=0)
+    return passed(
+        f"All {pages + errors} urls in the dict ({pages} pages, {errors} errors), never more "
+        f"than {limit} requests at once, and every freed slot reused at once.",
+        f"limit {limit}: at most {turns} tick(s) of a heartbeat coroutine (it ticks every "
+        f"{fmt_seconds(_Q2_BEAT)} while the loop is free) came between a request ending and "
+        f"the next url starting while urls waited; wall time "
+        f"{fmt_seconds(outcome.wall)} against a sum of request times of "
+        f"{fmt_seconds(outcome.busy)}",
+    )
+
+
+def _q2_dict_failure(
+    outcome: ProbeOutcome, urls: list[str], fail_urls: frozenset[str]
+) -> Verdict | None:
     pages = outcome.value
     if not isinstance(pages, Mapping):
         return failed(
             f"crawl should return a dict {{url: page}}, got {type(pages).__name__}.",
             "`dict(zip(urls, results))` pairs each url with its result, in order.",
         )
-    failing = [u for u in urls if u in Q2_FAIL_URLS]
-    succeeding = [u for u in urls if u not in Q2_FAIL_URLS]
-    lost = [u for u in failing if u not in pages]
+    failing = [u for u in urls if u in fail_urls]
+    succeeding = [u for u in urls if u not in fail_urls]
     missing = [u for u in succeeding if u not in pages]
     if missing:
         return failed(
             f"The pages of {_as_text(missing)} are missing; those requests succeeded.",
             code=outcome.describe(),
         )
+    lost = [u for u in failing if u not in pages]
     if lost:
         return failed(
             f"The failed request(s) {_as_text(lost)} are missing from the dict.",
             "A crawler must not drop its failures silently: store the exception the request "
             "raised under its url (`pages[url] = error`), so the caller can report or retry it.",
         )
-    extra = [u for u in pages if u not in Q2_DURATIONS]
+    extra = [u for u in pages if u not in outcome.probe.durations]
     if extra:
         return failed(f"The dict has keys that are not urls you were given: {_as_text(extra)}.")
     wrong = [u for u in succeeding if pages[u] != html_page(u)]
@@ -217,66 +326,70 @@ def _q2_trial(crawl: Callable[..., Any]) -> Verdict:
         value = pages[u]
         if isinstance(value, BaseException):
             continue
-        if isinstance(value, str) and "503" in value:
+        if isinstance(value, str) and "connection was reset" in value:
             advice = "you stored its text; store the exception object itself"
         else:
             advice = "store the exception object the request raised"
         return failed(
             f"pages[{u!r}] should be the exception that request raised; got {value!r}.",
-            f"{advice} (`except Exception as error: return error`, or "
+            f"{advice} (`except ConnectionError as error: return error`, or "
             "`gather(..., return_exceptions=True)`).",
         )
-    wrong_calls = outcome.wrong_calls_failure("crawl")
-    if wrong_calls:
-        return wrong_calls
+    return None
+
+
+def _q2_limit_failure(outcome: ProbeOutcome, limit: int) -> Verdict | None:
     most = outcome.probe.max_in_flight()
-    if most > Q2_LIMIT:
+    total = len(outcome.probe.ids)
+    if most > limit:
         why = (
             "Nothing limited them: every request started at once."
-            if most == len(urls)
+            if most == total
             else "Something let more requests through than the limit."
         )
         return failed(
-            f"Up to {most} requests were in flight at once; the limit was {Q2_LIMIT}.",
+            f"Up to {most} requests were in flight at once; the limit was {limit}.",
             why,
             "Create ONE `asyncio.Semaphore(limit)` before starting the requests and make "
             "every request `async with` that same semaphore. A semaphore created inside the "
             "per-url coroutine limits nothing: each request gets its own.",
             code=outcome.describe(),
         )
-    if most < Q2_LIMIT:
-        headline = (
-            "The requests ran one after another."
-            if most == 1
-            else f"Never more than {most} requests were in flight; the limit allows {Q2_LIMIT}."
+    if most < limit:
+        headline = f"Never more than {most} request(s) in flight; the limit allows {limit}" + (
+            " — the requests ran one after another." if most == 1 else "."
         )
         return failed(
             headline,
-            f"wall time {fmt_seconds(outcome.wall)} against a sum of request times of "
-            f"{fmt_seconds(outcome.busy)}",
-            f"The limit is a maximum, and also what the server allows: use all {Q2_LIMIT} "
+            f"limit {limit}; wall time {fmt_seconds(outcome.wall)} against a sum of request "
+            f"times of {fmt_seconds(outcome.busy)}",
+            f"The limit is a maximum, and also what the server allows: use all {limit} "
             "slots. Start every request (gather) and let the semaphore hold back the "
             "ones beyond the limit.",
             code=outcome.describe(),
         )
-    idle = idle_slot_time(outcome.events, Q2_LIMIT)
-    if idle > _Q2_MAX_IDLE:
+    return None
+
+
+def _q2_idle_failure(outcome: ProbeOutcome, limit: int, heartbeat: Heartbeat) -> Verdict | None:
+    total = len(outcome.probe.ids)
+    for gap in idle_gaps(outcome.events, limit, total):
+        ticks = heartbeat.ticks_between(gap.start, gap.end)
+        if ticks < _Q2_IDLE_TICKS:
+            continue
+        rows = [(request_label(e.task_id), e.start, e.end) for e in outcome.events]
         return failed(
-            f"Never more than {Q2_LIMIT} at once — but slots stood idle while pages were "
+            f"Never more than {limit} at once — but slots stood idle while pages were "
             "still waiting.",
-            f"{fmt_seconds(idle)} of request-slot time went unused before the last page "
-            f"started; wall time {fmt_seconds(outcome.wall)}",
+            f"limit {limit}: for {fmt_seconds(gap.duration)}, only {gap.in_flight} request(s) "
+            f"were in flight while {gap.waiting} url(s) had not started — and the event loop "
+            f"was free: a heartbeat coroutine ticked {ticks} times in that gap",
             "Batches of `limit` pages (gather one batch, then the next) wait for the slowest "
-            "page of each batch. With one shared semaphore, a finished request frees its "
-            "slot for the next page at once.",
-            code=outcome.describe(),
+            "page of each batch. With one shared semaphore (or `limit` workers taking urls "
+            "from a queue), a finished request frees its slot for the next url at once.",
+            code=labelled_timeline(rows),
         )
-    return passed(
-        f"All {len(urls)} urls in the dict ({len(succeeding)} pages, {len(failing)} errors), "
-        f"never more than {Q2_LIMIT} requests at once, and no slot left idle.",
-        f"wall time {fmt_seconds(outcome.wall)} against a sum of request times of "
-        f"{fmt_seconds(outcome.busy)}",
-    )
+    return None
 
 
 q2 = FunctionProblem(
@@ -285,138 +398,200 @@ q2 = FunctionProblem(
     hints=[
         "Create `semaphore = asyncio.Semaphore(limit)` once. Write a small inner coroutine "
         "`fetch_one(url)` that does `async with semaphore: return await fetch(url)`, and "
-        "gather `fetch_one(url)` for every url: all start, only `limit` get past the "
-        "semaphore at a time.",
-        "`await asyncio.gather(..., return_exceptions=True)` puts a failed request's "
-        "exception in the results list instead of raising it; "
-        "`dict(zip(urls, results))` then gives the dict.",
+        "start `fetch_one(url)` for every url (gather, or a TaskGroup): all start, only "
+        "`limit` get past the semaphore at a time.",
+        "A failed request raises ConnectionError. Catch it inside `fetch_one` "
+        "(`except ConnectionError as error: return error`) — or, with gather, pass "
+        "`return_exceptions=True`, which puts the exception in the results list instead "
+        "of raising it. `dict(zip(urls, results))` then gives the dict.",
     ],
-    solution_note="`limit` worker coroutines that take urls from an `asyncio.Queue` keep the "
-    "slots busy just as well; so does a try/except inside `fetch_one` that returns the error.",
+    solution_note="`asyncio.gather(*(fetch_one(url) for url in urls), "
+    "return_exceptions=True)` instead of the TaskGroup works as well; so do `limit` worker "
+    "coroutines that take urls from an `asyncio.Queue`.",
 )
 
 
 # ---------------------------------------------------------------------------- q3
-Q3_DURATIONS: dict[str, float] = {
-    "https://example.com/page/1": 0.04,
-    "https://example.com/page/2": 0.03,
-    "https://example.com/page/3": 0.05,
-}
+Q3_PAGES = 3
 Q3_PARSE_SECONDS = 0.12
+_Q3_FETCH = (0.03, 0.05)
 _HEARTBEAT = 0.01
-# A loop that waits for each parse in its own thread misses its heartbeat for the whole
-# of every parse (0.12 s); a free loop ticks every 10 ms or so. "Frozen" means no tick
-# inside any of the three parses (leaving 20 ms at each end): a loop that is free would
-# have to be starved for 80 ms three times over to look frozen.
+# A loop that waits for each parse with a blocking call misses its heartbeat for the
+# whole of every parse (0.12 s); a free loop ticks every 10 ms or so. "Frozen" means no
+# tick inside any of the three parses (leaving 20 ms at each end): a loop that is free
+# would have to be starved for 80 ms three times over to look frozen.
 _Q3_MARGIN = 0.02
 
 
-class _Plain:
-    """title_of returned values that cannot be awaited (it is a plain ``def``)."""
-
-    def __init__(self, values: list[Any]) -> None:
-        self.values = values
-
-
-async def _q3_scenario(
-    title_of: Callable[..., Any], probe: AsyncProbe, parse: BlockingCall, heartbeat: Heartbeat
-) -> Any:
-    beat = asyncio.ensure_future(heartbeat.run())
-    try:
+def _q3_scenario(
+    title_of: Callable[..., Any], probe: AsyncProbe, parse: BlockingParse, heartbeat: Heartbeat
+) -> Callable[[], Any]:
+    def start() -> Any:
         calls = [title_of(probe.fetch, parse, url) for url in probe.ids]
         if not all(inspect.isawaitable(c) for c in calls):
             for c in calls:
                 awaitables_in(c)
-            return _Plain(calls)
-        return await asyncio.gather(*calls)
-    finally:
-        heartbeat.stop()
-        await beat
+            return [c for c in calls if not inspect.isawaitable(c)]
+        return asyncio.gather(*calls)
+
+    return lambda: _with_heartbeat(heartbeat, start)
 
 
-def _q3_timeline(outcome: AsyncOutcome, parse: BlockingCall, heartbeat: Heartbeat) -> str:
+def _in_loop_thread(call: ParseCall, outcome: ProbeOutcome) -> bool:
+    return call.pid == os.getpid() and call.thread_ident == outcome.probe.home_thread
+
+
+def _q3_timeline(outcome: ProbeOutcome, calls: list[ParseCall], heartbeat: Heartbeat) -> str:
     rows = [(request_label(e.task_id), e.start, e.end) for e in outcome.events]
-    rows += [(e.task_id, e.start, e.end) for e in parse.events()]
+    rows += [(f"parse {n}", c.start, c.end) for n, c in enumerate(calls, start=1)]
     return labelled_timeline(rows, heartbeat.ticks)
 
 
 def _q3_trial(title_of: Callable[..., Any]) -> Verdict:
-    urls = list(Q3_DURATIONS)
-    probe = AsyncProbe(Q3_DURATIONS, reply=html_page)
-    parse = BlockingCall(Q3_PARSE_SECONDS, page_title, "parse")
+    rng = _rng()
+    urls = _page_urls(rng, Q3_PAGES)
+    probe = AsyncProbe({u: rng.uniform(*_Q3_FETCH) for u in urls}, reply=html_page)
     heartbeat = Heartbeat(_HEARTBEAT)
-    value, wall, _ = run_async_student(
-        lambda: _q3_scenario(title_of, probe, parse, heartbeat), timeout=TIMEOUT
-    )
-    outcome = AsyncOutcome(value, wall, True, probe.events(), probe)
-    if isinstance(value, _Plain):
-        return failed(
-            "title_of returned a value without being awaited: it is a plain `def`, not an "
-            "`async def`.",
-            "Keep `async def title_of(fetch, parse, url):` — only a coroutine function can "
-            "await the request and the worker thread.",
-        )
-    found = [x for part in value for x in awaitables_in(part)]
-    if found:
-        return failed(
-            "title_of returned a coroutine object, not the title.",
-            "`asyncio.to_thread(parse, page)` returns a coroutine: nothing runs until you "
-            "await it. `return await asyncio.to_thread(parse, page)`.",
-        )
+    log_dir = tempfile.mkdtemp(prefix="concurrency-lab-parse-")
+    parse = BlockingParse(log_dir, Q3_PARSE_SECONDS)
+    try:
+        try:
+            run = run_async_student(
+                _q3_scenario(title_of, probe, parse, heartbeat), timeout=TIMEOUT
+            )
+        except StudentError as error:
+            calls = parse.calls()
+            early = [c for c in calls if c.pid == os.getpid() and c.in_loop]
+            if isinstance(error.exc, TypeError) and early:
+                return failed(
+                    "parse(page) ran in the event loop's thread before the worker got it: "
+                    "you called it instead of handing it over.",
+                    f"{type(error.exc).__name__}: {error.exc}",
+                    "`asyncio.to_thread(parse(page))` calls parse right here, then hands "
+                    "its *result* to the thread. Pass the function and its argument "
+                    "separately: `await asyncio.to_thread(parse, page)`.",
+                )
+            if isinstance(error.exc, TypeError) and "got coroutine" in str(error.exc):
+                where = error.verdict()
+                return failed(
+                    "parse got a coroutine instead of the page: the request was never awaited.",
+                    f"{type(error.exc).__name__}: {error.exc}",
+                    *where.details[1:],
+                    "`fetch(url)` without `await` only creates a coroutine. "
+                    "`page = await fetch(url)` gives the page's text.",
+                    code=where.code,
+                )
+            raise
+        calls = parse.calls()
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    outcome = outcome_of(run, probe)
     expected = [page_title(html_page(u)) for u in urls]
-    if list(value) != expected:
-        return failed(
-            "The titles are not the ones expected.",
-            first_difference(list(value), expected),
-            "title_of(fetch, parse, url) should return parse(page), where page is what "
-            "`await fetch(url)` gave.",
-        )
-    wrong_calls = outcome.wrong_calls_failure("title_of")
-    if wrong_calls:
-        return wrong_calls
-    if len(parse.calls) != len(urls):
-        return failed(
-            f"parse was called {len(parse.calls)} times for {len(urls)} pages; call it once "
-            "per page."
-        )
-    gap = heartbeat.longest_gap()
-    beat = (
+    return first_failure(
+        lambda: _q3_plain_failure(outcome),
+        lambda: _q3_coroutine_failure(outcome),
+        lambda: other_loops_failure(outcome, "title_of"),
+        lambda: _q3_titles_failure(outcome, expected),
+        lambda: outcome.wrong_calls_failure("title_of", "await fetch(url) once"),
+        lambda: _q3_parse_count_failure(calls, len(urls)),
+        lambda: _q3_blocked_failure(outcome, calls, heartbeat),
+    ) or _q3_passed(outcome, calls, heartbeat)
+
+
+def _q3_plain_failure(outcome: ProbeOutcome) -> Verdict | None:
+    if outcome.awaited:
+        return None
+    return failed(
+        "title_of returned a value without being awaited: it is a plain `def`, not an `async def`.",
+        "Keep `async def title_of(fetch, parse, url):` — only a coroutine function can "
+        "await the request and the worker.",
+    )
+
+
+def _q3_coroutine_failure(outcome: ProbeOutcome) -> Verdict | None:
+    found = [x for part in outcome.value for x in awaitables_in(part)]
+    if not found:
+        return None
+    return failed(
+        "title_of returned a coroutine or future, not the title.",
+        "`asyncio.to_thread(parse, page)` returns a coroutine and `run_in_executor(...)` a "
+        "future: nothing is handed back until you await it. "
+        "`return await asyncio.to_thread(parse, page)`.",
+    )
+
+
+def _q3_titles_failure(outcome: ProbeOutcome, expected: list[str]) -> Verdict | None:
+    got = list(outcome.value)
+    if got == expected:
+        return None
+    return failed(
+        "The titles are not the ones expected.",
+        first_difference(got, expected),
+        "title_of(fetch, parse, url) should return parse(page), where page is what "
+        "`await fetch(url)` gave.",
+    )
+
+
+def _q3_parse_count_failure(calls: list[ParseCall], pages: int) -> Verdict | None:
+    if len(calls) == pages:
+        return None
+    return failed(f"parse was called {len(calls)} times for {pages} pages; call it once per page.")
+
+
+def _beat(heartbeat: Heartbeat) -> str:
+    return (
         f"a heartbeat coroutine that should tick every {fmt_seconds(_HEARTBEAT)} went "
-        f"{fmt_seconds(gap)} without a tick; one parse blocks for "
+        f"{fmt_seconds(heartbeat.longest_gap())} without a tick; one parse blocks for "
         f"{fmt_seconds(Q3_PARSE_SECONDS)}"
     )
-    timeline = _q3_timeline(outcome, parse, heartbeat)
-    if parse.ran_in_loop_thread():
+
+
+def _q3_blocked_failure(
+    outcome: ProbeOutcome, calls: list[ParseCall], heartbeat: Heartbeat
+) -> Verdict | None:
+    timeline = _q3_timeline(outcome, calls, heartbeat)
+    in_loop = [c for c in calls if _in_loop_thread(c, outcome)]
+    if in_loop:
         return failed(
             "parse still ran in the event loop's own thread, so it froze the loop: no other "
             "coroutine could run until it returned.",
-            beat,
+            f"{len(in_loop)} of {len(calls)} parse calls ran in the thread that runs the "
+            f"event loop; {_beat(heartbeat)}",
             "Calling a blocking function from a coroutine — directly, or from another "
             "`async def` (which changes nothing) — runs it in the loop's thread. Hand it to "
             "a worker thread and await the result: `await asyncio.to_thread(parse, page)`.",
             code=timeline,
         )
     frozen = [
-        (start, end)
-        for start, end, *_ in parse.calls
-        if heartbeat.ticks_between(start + _Q3_MARGIN, end - _Q3_MARGIN) == 0
+        c for c in calls if heartbeat.ticks_between(c.start + _Q3_MARGIN, c.end - _Q3_MARGIN) == 0
     ]
-    if len(frozen) == len(parse.calls):
+    if len(frozen) == len(calls):
         return failed(
             "parse ran in another thread, but the loop still froze while it ran: your "
             "coroutine waited for that thread with a blocking call.",
-            beat,
+            _beat(heartbeat),
             "future.result() or thread.join() block the loop's thread just as parse did. "
             "Await instead: `await asyncio.to_thread(parse, page)` or "
             "`await loop.run_in_executor(None, parse, page)`.",
             code=timeline,
         )
+    return None
+
+
+def _q3_passed(outcome: ProbeOutcome, calls: list[ParseCall], heartbeat: Heartbeat) -> Verdict:
+    children = {c.pid for c in calls} - {os.getpid()}
+    where = (
+        f"in {len(children)} other process(es)"
+        if children and len(children) == len({c.pid for c in calls})
+        else "in worker threads"
+        if not children
+        else "in worker threads and processes"
+    )
     return passed(
-        "parse ran in worker threads, and the event loop kept running the other coroutines "
-        "meanwhile.",
-        f"the heartbeat's longest gap was {fmt_seconds(gap)} (ticks every "
+        f"parse ran {where}, and the event loop kept running the other coroutines meanwhile.",
+        f"the heartbeat's longest gap was {fmt_seconds(heartbeat.longest_gap())} (ticks every "
         f"{fmt_seconds(_HEARTBEAT)}), while each parse blocked its thread for "
-        f"{fmt_seconds(Q3_PARSE_SECONDS)}; wall time {fmt_seconds(wall)}",
+        f"{fmt_seconds(Q3_PARSE_SECONDS)}; wall time {fmt_seconds(outcome.wall)}",
     )
 
 
@@ -430,9 +605,9 @@ q3 = FunctionProblem(
         "`return await asyncio.to_thread(parse, page)` runs parse in a worker thread and "
         "suspends only this coroutine until it is done.",
     ],
-    solution_note="Before Python 3.9 the same is "
-    "`await asyncio.get_running_loop().run_in_executor(None, parse, page)`, which also "
-    "lets you choose the executor (a process pool for CPU-heavy parsing).",
+    solution_note="`await asyncio.get_running_loop().run_in_executor(executor, parse, page)` "
+    "does the same with an executor of your choice: `None` for the loop's default thread "
+    "pool, or a `ProcessPoolExecutor` when the blocking work keeps a CPU busy (lesson 04).",
 )
 
 PROBLEMS = register(globals())

@@ -45,9 +45,11 @@ import ast
 import contextlib
 import importlib
 import importlib.util
+import multiprocessing
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -69,6 +71,7 @@ from concurrency_lab.exercises.core import (
 from concurrency_lab.work.worker_call import call_in_worker
 
 __all__ = [
+    "ChildWatch",
     "MissingFunction",
     "SpawnRun",
     "fresh_function",
@@ -77,8 +80,10 @@ __all__ = [
     "importable_problem",
     "load_fresh",
     "module_file",
+    "pool_size",
     "run_in_spawned_workers",
     "spawn_trial",
+    "threads_are_not_processes",
     "write_solution_module",
     "writefile_parts",
 ]
@@ -421,3 +426,82 @@ def write_solution_module(
     name = module_name or Path(filename).stem
     (Path(directory) / f"{name}.py").write_text(body + "\n", encoding="utf-8")
     return name
+
+
+def threads_are_not_processes() -> str:
+    """Why CPU work gains nothing from threads — true on this build, GIL or free-threaded.
+
+    On a GIL build only one thread at a time runs Python code; on a free-threaded build
+    (3.13t, 3.14t) with the GIL off, threads *can* compute in parallel, so the message
+    says so and gives the reason the exercise still asks for processes.
+    """
+    from concurrency_lab.work.build import gil_enabled
+
+    if gil_enabled():
+        return (
+            "This Python runs with the GIL (the usual build): only one thread at a time runs "
+            "Python code, so CPU-bound work gains nothing from threads."
+        )
+    return (
+        "This Python runs without the GIL (a free-threaded build), so threads can compute in "
+        "parallel here — but the exercise asks for worker processes, which speed up CPU work "
+        "on every build, the usual GIL one included."
+    )
+
+
+# --------------------------------------------------------------------------- pools started
+def _child_pids() -> set[int]:
+    """Pids of the processes this process started with :mod:`multiprocessing` (alive or not
+    yet joined). Read without reaping any (``active_children()`` would join them)."""
+    children = getattr(multiprocessing.process, "_children", set())
+    return {p.pid for p in list(children) if getattr(p, "pid", None)}
+
+
+class ChildWatch:
+    """Which new child processes appeared while a ``with`` block ran (sampled every 2 ms).
+
+    With ``report_to`` (a folder), the count is also written to its ``children`` file, for
+    :class:`TracedPath`: a worker of a pool of one need not wait for a sibling.
+
+    A pool's workers live for the whole ``with ProcessPoolExecutor(...)`` block (tens of
+    milliseconds at least), so sampling sees every one; children that existed before (a
+    Dask cluster's, an earlier pool's) are left out.
+    """
+
+    def __init__(self, report_to: str | os.PathLike[str] | None = None) -> None:
+        self.report_to = Path(report_to) if report_to is not None else None
+        self.seen: set[int] = set()
+        self._before: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="check-child-watch", daemon=True)
+
+    def _sample(self) -> None:
+        reported = -1
+        while True:
+            self.seen |= _child_pids() - self._before
+            if self.report_to is not None and len(self.seen) != reported:
+                reported = len(self.seen)  # for the traced paths' wait (a pool of one?)
+                tmp = self.report_to / "children.part"
+                with contextlib.suppress(OSError):
+                    tmp.write_text(str(reported), encoding="utf-8")
+                    tmp.replace(self.report_to / "children")
+            if self._stop.wait(0.002):
+                self.seen |= _child_pids() - self._before
+                return
+
+    def __enter__(self) -> ChildWatch:
+        self._before = _child_pids()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def pool_size(folder: str | os.PathLike[str]) -> int | None:
+    """How many processes the caller has started so far (:class:`ChildWatch`), if known."""
+    try:
+        return int((Path(folder) / "children").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -17,7 +17,10 @@ Lesson 07 runs the same ``concurrent.futures`` code as lessons 03-05 on Dask dis
   worker processes behind.
 
 Dask's task stream (what ran on which worker, when) becomes our own timeline with
-:func:`cluster_timeline`, so a cluster run is drawn exactly like a process pool's.
+:func:`cluster_timeline`, so a cluster run is drawn exactly like a process pool's. The
+workers of a LocalCluster are :class:`SameClockWorker` s: they report their task times on
+the clock of this machine, unshifted, so the bars line up with the notebook's own timers
+however busy the machine is (see :func:`task_events`).
 
 Dask is imported only inside the functions: importing this module stays cheap.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -86,6 +90,11 @@ def connect(
     (its dashboard on a free port, or none with ``dashboard=False``). Use the client in a
     ``with`` block, or call ``client.close()`` when done: that stops a LocalCluster too.
 
+    A LocalCluster's workers are :class:`SameClockWorker` s (times in its task stream are
+    this machine's clock, as :func:`cluster_timeline` needs). The worker processes are
+    started with Dask's default method, ``spawn`` (the configuration key
+    ``distributed.worker.multiprocessing-method`` can choose ``fork`` or ``forkserver``).
+
     ``quiet`` (the default) raises the ``distributed`` loggers of this process to ERROR:
     Dask's INFO and WARNING lines (workers starting and stopping, slow shutdowns) would
     otherwise reach any handler you configured, and a notebook's stderr.
@@ -99,10 +108,14 @@ def connect(
     if target is not None:
         client = Client(target, timeout=timeout)
     else:
+        from distributed import Nanny
+
         client = Client(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
             processes=True,
+            # each worker process is a SameClockWorker, started by Dask's usual Nanny
+            worker_class=functools.partial(Nanny, worker_class=_same_clock_worker()),
             dashboard_address=":0" if dashboard else None,
             silence_logs=logging.ERROR,
             timeout=timeout,
@@ -183,11 +196,14 @@ def task_events(
     time, measured now if not given) so they line up with a :class:`Timeline`.
     Erred tasks are kept with ``ok=False``. Transfers and deserialisation are left out.
 
-    A worker reports its times shifted by its estimate of the scheduler's clock offset
-    (``scheduler_delay``, from message round trips: noise of a few milliseconds, more on
-    a busy machine). ``delays`` maps a worker to that shift, to undo it: the workers'
-    own clocks are the same clock on one machine, and as close as NTP keeps them on a
-    cluster.
+    A Dask worker reports its times shifted by its estimate of the scheduler's clock
+    offset (``scheduler_delay``, re-estimated from a message round trip at every
+    heartbeat: noise of milliseconds on a quiet machine, tens of milliseconds on a busy
+    one). ``delays`` maps a worker to that shift, to undo it; the value read
+    after a run is the latest estimate, which may differ from the one a task was stamped
+    with. That is why :func:`connect` starts its LocalCluster with
+    :class:`SameClockWorker` s, whose shift is always 0: on one machine every process reads
+    the same clock, so their times need no correction at all.
     """
     if clock_offset is None:
         clock_offset = time.perf_counter() - time.time()
@@ -234,8 +250,10 @@ def cluster_timeline(client: Client, title: str = "") -> Iterator[Timeline]:
     The same picture as the process-pool timelines of lessons 04-05, drawn from Dask's
     task stream (the data behind the dashboard's "Task Stream" chart). The timeline's
     wall time is the block's duration; tasks of other users of the cluster in that
-    window are drawn too. On one machine the bars line up with the block's clock; a
-    remote cluster's only as closely as the machines' clocks agree.
+    window are drawn too. A LocalCluster made by :func:`connect` reports unshifted times
+    (:class:`SameClockWorker`), so its bars fall inside the block even on a busy machine;
+    a remote cluster's bars line up only as closely as the workers' estimates of the
+    scheduler's clock (see :func:`task_events`).
     """
     from distributed import get_task_stream
 
@@ -250,3 +268,44 @@ def cluster_timeline(client: Client, title: str = "") -> Iterator[Timeline]:
 def _scheduler_delay(dask_worker: Any) -> float:
     """Run on a worker by ``client.run``: how much it shifts the times it reports."""
     return float(dask_worker.scheduler_delay)
+
+
+# ------------------------------------------------------------------ workers on one clock
+def _same_clock_worker() -> type:
+    """The :class:`SameClockWorker` class, made on first use (it needs Dask imported)."""
+    cls = globals().get("SameClockWorker")
+    if cls is None:
+        from distributed import Worker
+
+        class SameClockWorker(Worker):  # type: ignore[misc]
+            """A Dask worker whose ``scheduler_delay`` is always 0 (for a LocalCluster).
+
+            A Dask worker stamps the times it reports (the task stream, the dashboard)
+            with ``time.time() + scheduler_delay``, its guess of how far the scheduler's
+            clock is ahead, taken afresh at every heartbeat from a message round trip. On
+            one machine every process reads the same clock, so the guess is pure noise,
+            and on a busy machine the noise reaches tens of milliseconds. This worker keeps
+            the shift at 0 (Dask's own test suite does the same, ``NoSchedulerDelayWorker``).
+            It lives in this module so that the spawned worker processes can import it
+            by name.
+            """
+
+            @property  # type: ignore[override]
+            def scheduler_delay(self) -> float:
+                return 0.0
+
+            @scheduler_delay.setter
+            def scheduler_delay(self, value: float) -> None:
+                pass  # Dask sets it at start and at every heartbeat: keep 0
+
+        SameClockWorker.__module__ = __name__
+        SameClockWorker.__qualname__ = "SameClockWorker"
+        globals()["SameClockWorker"] = cls = SameClockWorker
+    return cls
+
+
+def __getattr__(name: str) -> Any:
+    """``cluster.SameClockWorker`` imports Dask only when asked for (pickle asks for it)."""
+    if name == "SameClockWorker":
+        return _same_clock_worker()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

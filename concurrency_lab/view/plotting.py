@@ -74,18 +74,30 @@ def plot_timeline(
     *,
     width: float = 9.0,
     lane_height: float = 0.45,
+    cpu_seconds: float | None = None,
 ) -> Picture:
     """Draw a Gantt chart: one lane per worker, one bar per task, seconds since the start.
 
     Bars are labelled with the task id; failed runs (``ok=False``) are red and hatched.
     The title carries the :class:`~concurrency_lab.work.timeline.Summary` — wall time, sum of
-    task times and achieved concurrency — which is also the picture's text form.
+    task times and their *overlap* (sum / wall: how many tasks were under way at once, on
+    average) — which is also the picture's text form.
+
+    Overlap is not a speed-up: four tasks sharing two cores overlap 4× while each runs at
+    half speed. Pass ``cpu_seconds`` (the CPU time the tasks really received, for example
+    the sum of :func:`~concurrency_lab.work.pool_demos.cpu_seconds` results) to add it to
+    the title, with ``cores`` = CPU seconds / wall: the number of cores really at work.
     """
     tl = _as_timeline(data)
     summary: Summary = tl.summary()
     lanes = tl.workers()
     heading = title or tl.title
     text = f"{heading}: {summary}" if heading else str(summary)
+    cpu_note = ""
+    if cpu_seconds is not None:
+        cores = cpu_seconds / summary.wall if summary.wall > 0 else 0.0
+        cpu_note = f" · CPU received {fmt_seconds(cpu_seconds)} · cores {fmt_ratio(cores)}"
+        text += cpu_note
 
     height = 1.3 + lane_height * max(1, len(lanes))
     fig = Figure(figsize=(width, min(height, 12.0)))
@@ -131,7 +143,8 @@ def plot_timeline(
     first = f"{heading}\n" if heading else ""
     ax.set_title(
         f"{first}wall {fmt_seconds(summary.wall)}  ·  sum of task times "
-        f"{fmt_seconds(summary.busy)}  ·  concurrency {summary.concurrency:.2f}×",
+        f"{fmt_seconds(summary.busy)}  ·  overlap {summary.concurrency:.2f}×"
+        + cpu_note.replace(" · ", "  ·  "),
         fontsize=10,
     )
     fig.tight_layout()

@@ -10,7 +10,7 @@
 * :func:`track` records coroutine runs into a :class:`~concurrency_lab.work.timeline.Timeline`,
   one lane per asyncio task, so the existing Gantt charts draw them.
 * :func:`measure_waits` / :func:`compare_threads_asyncio` start N concurrent waits as N
-  threads or N asyncio tasks, each in a fresh Python process, and report wall time and
+  threads or N asyncio tasks, each in a fresh Python process, and report wall time, CPU time and
   peak memory measured the same way for both. They live in :mod:`concurrency_lab.work.waits`
   (so that a child measuring threads need not import asyncio); import them from there.
 
@@ -47,7 +47,7 @@ T = TypeVar("T")
 async def io_task(task_id: object, *, seconds: float | None = None, verbose: bool = True) -> str:
     """Simulate a database call without blocking: the async twin of ``io_task_with_return``.
 
-    Prints ``Process 3 started, response in 1 second(s)`` and ``Process 3 finished`` (one
+    Prints ``Task 3 started, response in 1 second(s)`` and ``Task 3 finished`` (one
     write per line), waits ``nominal_duration(task_id)`` seconds (or ``seconds``) times the
     scale with ``await asyncio.sleep``, and returns ``'result of task 3'``. While it waits,
     the event loop runs other coroutines. If the wait is cancelled (a timeout, a failing
@@ -55,10 +55,10 @@ async def io_task(task_id: object, *, seconds: float | None = None, verbose: boo
     """
     nominal = nominal_duration(task_id) if seconds is None else seconds
     if verbose:
-        say(f"Process {task_id} started, response in {nominal:g} second(s)")
+        say(f"Task {task_id} started, response in {nominal:g} second(s)")
     await asyncio.sleep(scaled_seconds(nominal))
     if verbose:
-        say(f"Process {task_id} finished")
+        say(f"Task {task_id} finished")
     return result_of(task_id)
 
 

@@ -3,18 +3,29 @@
 Three strategies, each a rule for who gets which file:
 
 * ``"round_robin"`` - deal the files like cards: file 0 to batch 0, file 1 to batch 1, ...
-  (the seed notebook's rule). Even *counts*; sizes are left to chance.
+  Even *counts*; sizes are left to chance.
 * ``"contiguous"`` - cut the list into consecutive slices of (almost) equal length, like
   ``numpy.array_split``. Even counts, and each worker reads neighbouring files; but if
   the big files sit together in the list, one worker gets all of them.
 * ``"balanced"`` - by size, with the LPT rule (*longest processing time first*): take the
   files from largest to smallest and give each to the batch that is currently lightest.
-  The heaviest batch is then at most 4/3 of the ideal, and with many files much closer.
+
+LPT is a quick greedy rule, not a search for the best split, and its guarantee is relative
+to that best split: the heaviest batch is at most ``4/3 - 1/(3n)`` times the heaviest batch
+of the best possible split into ``n`` batches (R. L. Graham, "Bounds on multiprocessing
+timing anomalies", SIAM J. Appl. Math. 17, 1969), and at most the average batch plus the
+largest file. Against the *average* batch (``total / n``, what :func:`imbalance` divides by)
+there is no such bound: a file of 100 and a file of 1 in two batches give a heaviest batch of
+100 against an average of 50.5 (1.98×), and no split does better. Nor does LPT always beat
+the other rules: sizes ``[2, 3, 2, 3, 2]`` in two batches are 6 | 6 by round-robin and
+7 | 5 by LPT (lesson 05 shows both cases and measures LPT on its skewed files).
 
 Every strategy keeps each file exactly once (never drops, never duplicates), keeps the
 files' given order inside each batch, returns ``min(n_batches, len(files))`` batches and
-never an empty batch. The seed's version returned ``[]`` when there were more processes
-than files; here ten files for 16 processes give 10 batches of one.
+never an empty batch. The seed notebook's ``batch_files`` cut consecutive slices of
+``len(files) // n`` files, dealt the remainder one each to the first slices, returned
+*sets* (a path listed twice became one, and the order was lost) and returned ``[]`` when
+there were more processes than files; here ten files for 16 processes give 10 batches of one.
 
 This module imports only the standard library: worker processes import it.
 """
@@ -25,6 +36,8 @@ import heapq
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
+
+from concurrency_lab.work.arguments import whole_number
 
 __all__ = ["STRATEGIES", "batch_files", "batch_sizes", "file_size", "imbalance"]
 
@@ -51,13 +64,7 @@ def check_count(name: str, value: object) -> int:
 
     ``bool`` is refused although it is an ``int``: ``batch_files(paths, True)`` is a bug.
     """
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"{name} must be a whole number (int), got {value!r} of type {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
+    return whole_number(name, value, minimum=1)  # numpy ints pass; True and 7.5 do not
 
 
 def batch_files(
@@ -133,11 +140,12 @@ def batch_sizes(
 
 
 def imbalance(batches: Sequence[Sequence[T]], size: Callable[[T], int] | None = None) -> float:
-    """How much longer the heaviest batch is than a perfect split: ``max / (total / n)``.
+    """How much heavier the heaviest batch is than the average batch: ``max / (total / n)``.
 
-    ``1.0`` is a perfect split; ``1.5`` means the slowest worker has 50 % more to do
-    than the average, so the whole job takes 1.5× the ideal. No batches, or nothing to
-    do, count as perfect (``1.0``).
+    ``1.0`` is a perfectly even split; ``1.5`` means the slowest worker has 50 % more to do
+    than the average, so the job takes 1.5× as long as an even split would. An even split
+    is not always possible (one file bigger than ``total / n`` rules it out), so the best
+    split may be above 1.0 too. No batches, or nothing to do, count as even (``1.0``).
     """
     sizes = batch_sizes(batches, size)
     total = sum(sizes)

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+from concurrency_lab.work.arguments import whole_number
 from concurrency_lab.work.scale import scaled_count
 
 __all__ = [
@@ -70,7 +71,7 @@ CATEGORIES = tuple(sorted(PRODUCTS))
 
 MANIFEST_NAME = "manifest.json"
 _FORMAT_VERSION = 1
-_MAX_SHARE = 0.3  # no file holds more than ~1/3 of all rows: two workers can still balance
+_MAX_SHARE = 0.3  # no file holds more than about 30 % of the rows: two workers can still balance
 _FILE_NAME = re.compile(r"sales_\d+\.csv")
 _CATALOGUE = [(c, p, price) for c in CATEGORIES for p, price in sorted(PRODUCTS[c].items())]
 _DAYS = [(date(2024, 1, 1) + timedelta(days=d)).isoformat() for d in range(366)]
@@ -80,11 +81,7 @@ _UNIT_WEIGHTS = [30, 22, 14, 10, 7, 5, 4, 3, 2, 1, 1, 1]  # mostly one or two of
 
 # -- argument checks ------------------------------------------------------------------------
 def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number (int), got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return whole_number(name, value, minimum=minimum)
 
 
 def _check_skew(skew: object) -> float:

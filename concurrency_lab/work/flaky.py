@@ -45,8 +45,8 @@ def flaky_task(task_id: object, *, seconds: float | None = None, verbose: bool =
     wait_for_response(task_id, seconds=seconds, verbose=verbose)
     if will_fail(task_id):
         if verbose:
-            say(f"Process {task_id} failed")
+            say(f"Task {task_id} failed")
         raise ConnectionError(f"task {task_id}: the database hung up")
     if verbose:
-        say(f"Process {task_id} finished")
+        say(f"Task {task_id} finished")
     return result_of(task_id)

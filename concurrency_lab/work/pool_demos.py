@@ -19,19 +19,23 @@ What each one demonstrates:
 * :func:`tiny_task` - a task so small that sending it costs more than running it (chunksize).
 * :func:`running_slices` - CPU work that records *when* it really ran (threads take turns).
 * :func:`quiet` - a pool ``initializer`` that silences a worker's stderr (deterministic pages).
+* :func:`fork_context` - the fork start method where the system has it, ``None`` elsewhere.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
+from multiprocessing.context import BaseContext
 
 from concurrency_lab.work.scale import scaled_count
 from concurrency_lab.work.tasks import CPU_TASK_N, cpu_task
 
 __all__ = [
     "cpu_seconds",
+    "fork_context",
     "fragile_task",
     "kill_worker",
     "load_table",
@@ -109,6 +113,18 @@ def quiet() -> None:
     os.dup2(devnull, 2)
     os.close(devnull)
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
+def fork_context() -> BaseContext | None:
+    """Return ``multiprocessing.get_context("fork")``, or ``None`` where there is no fork.
+
+    Windows has no fork. A lesson that shows what fork does asks for it explicitly (an
+    executor's ``mp_context=``), so the demonstration is the same whatever the default start
+    method is (spawn on macOS, forkserver on Linux from Python 3.14).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
 
 
 def make_table(size: int) -> list[int]:

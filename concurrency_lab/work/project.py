@@ -6,11 +6,17 @@ The pieces, in the order the work flows:
   a :class:`Partial` (totals per category, rows, files, and a :class:`FileError` for
   every file it could not use), stamped with when and where it ran.
 * :func:`combine` - add the partials up into one :class:`Result`.
-* :func:`main` - split the files into batches (:func:`concurrency_lab.work.batching.batch_files`),
-  run the batches in a ``ProcessPoolExecutor``, combine. :func:`run_sequential` is the
+* :func:`main` - the whole project, ``main(file_paths, n_processes, strategy="balanced")``:
+  split the files into batches (:func:`concurrency_lab.work.batching.batch_files`), run
+  the batches in a new ``ProcessPoolExecutor``, combine. :func:`run_sequential` is the
   same work in one loop: ``main(...) == run_sequential(...)`` for any batching.
-* :func:`main_per_file` - one task per file instead of one per batch, to measure what
-  each task costs.
+
+To *measure* the project, lesson 05 and ``benchmarks/batching.py`` use the same ``run`` and
+``combine`` through three small helpers that take a pool you started (so its start-up is
+not charged to whatever runs first, and threads can run the same batches):
+:func:`run_batches` (one task per batch, with a timeline and CPU seconds: a
+:class:`Measured`), :func:`run_per_file` (one task per file) and :func:`warm_up` (start
+the workers now). :func:`read_only` reads the files and parses nothing: the IO alone.
 
 **Nothing is lost silently.** A missing, empty or malformed file becomes a
 :class:`FileError` (its path and the reason: ``"line 4: units 'two' is not a whole
@@ -23,44 +29,44 @@ a half-counted file is exactly the silent error we want to avoid.
 gives the same totals to the cent (floats would not: ``0.1 + 0.2 + 0.3 != 0.3 + 0.2 +
 0.1``).
 
-This module imports only the standard library and the course's light modules: worker
-processes import it at every pool start.
+Everything sent to a pool (:func:`run`, :func:`_pause`) is a module-level function, so it
+pickles under every start method. This module imports only the standard library and the
+course's light modules: worker processes import it at every pool start.
 """
 
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
 from concurrency_lab.work.batching import batch_files, check_count
 from concurrency_lab.work.data import COLUMNS
-from concurrency_lab.work.timeline import Event
-
-if TYPE_CHECKING:
-    from concurrency_lab.work.timeline import Timeline
+from concurrency_lab.work.timeline import Event, Timeline
 
 __all__ = [
     "BadFile",
     "FileError",
+    "Measured",
     "Partial",
     "Result",
     "combine",
     "format_cents",
     "main",
-    "main_per_file",
+    "read_only",
     "read_sales_file",
     "run",
+    "run_batches",
+    "run_per_file",
     "run_sequential",
+    "warm_up",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -94,9 +100,8 @@ class Partial:
     rows were counted, ``errors`` lists the others in the order they were met. ``pid``,
     ``thread``, ``start`` and ``end`` (``time.perf_counter()``) say where and when the
     batch ran: :meth:`event` turns them into a timeline event. ``cpu`` is the CPU time
-    the worker spent on it (``time.process_time()``; in a thread pool it counts every
-    thread of the process), which unlike wall time does not grow while other programs
-    hold the CPU.
+    the batch used (``time.thread_time()``: this thread only, so it is right in a thread
+    pool too), which unlike wall time does not grow while the batch waits for a CPU.
     """
 
     batch_id: int
@@ -175,7 +180,7 @@ class Result:
         return [p.cpu for p in self.partials]
 
     def events(self, label: str = "batch") -> list[Event]:
-        """One timeline event per batch (or per task, for :func:`main_per_file`)."""
+        """One timeline event per batch (or per file, for :func:`run_per_file`)."""
         return [p.event(label) for p in self.partials]
 
     def report(self, *, totals: bool = True) -> str:
@@ -300,7 +305,7 @@ def run(file_paths: Iterable[PathLike], batch_id: int = 0) -> Partial:
     its reason and contributes nothing; every other file's rows are counted.
     """
     start = time.perf_counter()
-    cpu_start = time.process_time()
+    cpu_start = time.thread_time()
     partial = Partial(
         batch_id=batch_id, pid=os.getpid(), thread=threading.current_thread().name, start=start
     )
@@ -317,7 +322,7 @@ def run(file_paths: Iterable[PathLike], batch_id: int = 0) -> Partial:
             cents[category] = cents.get(category, 0) + value
         for category, value in file_units.items():
             units[category] = units.get(category, 0) + value
-    partial.cpu = time.process_time() - cpu_start
+    partial.cpu = time.thread_time() - cpu_start
     partial.end = time.perf_counter()
     return partial
 
@@ -350,106 +355,142 @@ def run_sequential(file_paths: Iterable[PathLike]) -> Result:
     return combine([run(list(file_paths), 0)])
 
 
-ContextArg = Union[str, BaseContext, None]  # noqa: UP007 - a runtime alias, read on 3.10
-
-
-ExecutorArg = Union[str, Executor]  # noqa: UP007 - a runtime alias, read on 3.10
-
-
-def _map(
-    executor: ExecutorArg,
-    workers: int,
-    mp_context: ContextArg,
-    fn: Callable[..., Partial],
-    *iterables: Iterable[object],
-    chunksize: int = 1,
-) -> list[Partial]:
-    """``executor.map`` in a new pool of ``workers`` (shut down after), or in the given one."""
-    if isinstance(executor, Executor):  # the caller's pool: reuse it, leave it running
-        return list(executor.map(fn, *iterables, chunksize=chunksize))
-    if executor == "thread":
-        pool: Executor = ThreadPoolExecutor(max_workers=workers)
-    elif executor == "process":
-        ctx = multiprocessing.get_context(mp_context) if isinstance(mp_context, str) else mp_context
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-    else:
-        raise ValueError(
-            f"executor must be 'process', 'thread' or an Executor to reuse, got {executor!r}"
-        )
-    with pool:
-        return list(pool.map(fn, *iterables, chunksize=chunksize))
-
-
 def _check_paths(file_paths: Iterable[PathLike]) -> list[PathLike]:
+    """``file_paths`` as a list; a clear ``TypeError`` for one path or a non-list."""
     if isinstance(file_paths, (str, bytes, os.PathLike)):
         raise TypeError("file_paths must be a list of paths, not a single path; write [path]")
-    return list(file_paths)
+    try:
+        return list(file_paths)
+    except TypeError:
+        raise TypeError(
+            f"file_paths must be a list of paths, got {type(file_paths).__name__}"
+        ) from None
 
 
-def main(
-    file_paths: Iterable[PathLike],
-    n_processes: int,
-    strategy: str = "balanced",
-    *,
-    mp_context: ContextArg = None,
-    size: Callable[[PathLike], int] | None = None,
-    timeline: Timeline | None = None,
-    executor: ExecutorArg = "process",
-) -> Result:
-    """Split the files into ``n_processes`` batches, run each in a worker process, combine.
+def main(file_paths: Iterable[PathLike], n_processes: int, strategy: str = "balanced") -> Result:
+    """The whole project: split the files into ``n_processes`` batches, run each batch in a
+    worker process, combine. Equal to :func:`run_sequential` for every strategy.
 
-    ``strategy`` and ``size`` go to :func:`~concurrency_lab.work.batching.batch_files`; the
-    default is ``"balanced"`` (largest files first into the lightest batch), which lesson
-    05 shows never loses to round-robin and wins on skewed sizes. The
-    pool has one worker per batch - never more workers than files. ``mp_context`` is a
-    start method name (``"spawn"``) or a context, default the platform's. Give a
-    :class:`~concurrency_lab.work.timeline.Timeline` to record one event per batch.
-    ``executor="thread"`` runs the same batches in threads instead (to compare: parsing
-    is CPU work and holds the GIL). ``executor=pool`` (a running ``Executor``) reuses
-    that pool and leaves it running: no start-up cost per call; ``mp_context`` is then
-    ignored.
+    ``strategy`` goes to :func:`~concurrency_lab.work.batching.batch_files`. The default,
+    ``"balanced"`` (largest files first, each into the lightest batch), is usually the best
+    of the three on files of unequal size, but it is a rule of thumb, not a guarantee: on
+    sizes ``[2, 3, 2, 3, 2]`` in two batches, round-robin splits 6 | 6 and balanced 7 | 5
+    (lesson 05 shows both). The pool has one worker per batch (never more workers than
+    files) and uses the platform's start method; it is started for this call and shut
+    down after it. ``n_processes`` must be an ``int`` of at least 1 (``TypeError`` /
+    ``ValueError`` otherwise, ``True`` included). To run batches in a pool you keep, or in
+    threads, use :func:`run_batches`.
     """
     paths = _check_paths(file_paths)
     check_count("n_processes", n_processes)
-    batches = batch_files(paths, n_processes, strategy, size=size)
+    batches = batch_files(paths, n_processes, strategy)  # split
     if not batches:
         return combine([])
-    partials = _map(executor, len(batches), mp_context, run, batches, range(len(batches)))
-    if timeline is not None:
-        for p in partials:
-            timeline.add(p.event("batch"))
-    return combine(partials)
+    with ProcessPoolExecutor(max_workers=len(batches)) as pool:
+        partials = list(pool.map(run, batches, range(len(batches))))  # run(batch, batch_id)
+    return combine(partials)  # add the partial results up
 
 
-def _run_one(path: PathLike, task_id: int) -> Partial:
-    return run([path], task_id)
+# -- measuring it (lesson 05) -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Measured:
+    """The combined result of one run in a pool, its timeline (one event per task), and the
+    CPU seconds this process spent meanwhile."""
+
+    result: Result
+    timeline: Timeline
+    parent_cpu: float = 0.0
+    """CPU seconds this process used from the first task handed out to the last result
+    back (``time.process_time()``, every thread): pickling tasks, unpickling results. In a
+    thread pool it includes the threads' own work."""
+
+    @property
+    def wall(self) -> float:
+        """Seconds from the first task handed to the pool to the last result back."""
+        return self.timeline.wall
+
+    @property
+    def tasks(self) -> int:
+        """How many tasks (batches, or files) went to the pool."""
+        return len(self.timeline.events)
+
+    @property
+    def title(self) -> str:
+        """The timeline's title: what was run."""
+        return self.timeline.title
+
+    @property
+    def cores(self) -> float:
+        """The tasks' CPU seconds per wall second: how many cores' worth the work got.
+
+        About 2 for two processes on two free cores; about 1 or less for two threads on a
+        GIL build (the GIL lets one compute at a time). Lower when other programs hold a
+        core, when the files must come from a slow disk, or when a worker idles (waiting
+        for a straggler): a wall-time comparison is fair only when this is near the
+        number of workers. ``0.0`` for an empty run.
+        """
+        return sum(self.result.cpu) / self.wall if self.wall > 0 else 0.0
 
 
-def main_per_file(
-    file_paths: Iterable[PathLike],
-    n_processes: int,
+def run_batches(
+    executor: Executor,
+    batches: Iterable[Iterable[PathLike]],
+    title: str = "",
     *,
-    mp_context: ContextArg = None,
-    chunksize: int = 1,
-    timeline: Timeline | None = None,
-    executor: ExecutorArg = "process",
-) -> Result:
-    """Like :func:`main`, but one task per file (no batching): ``pool.map`` over the files.
+    label: str = "batch",
+) -> Measured:
+    """Run each batch as one task, ``run(batch, i)``, in ``executor``; combine; measure.
 
-    Each task is a round trip between the parent and a worker (pickle the path, send it,
-    wait, pickle the partial back); with many small files that cost adds up. ``chunksize``
-    is passed to ``Executor.map`` (1 = truly one task per file). The timeline gets one
-    event per file, labelled ``"file"``. ``executor`` and ``mp_context`` as in :func:`main`.
+    The same work as :func:`main`, in a pool you started (and may reuse: no start-up cost
+    per call) - a ``ProcessPoolExecutor`` or a ``ThreadPoolExecutor`` alike. Task ``i`` is
+    batch ``i``; each batch's event (which worker, when; red if it met a bad file) lands in
+    the returned timeline, whose wall time runs from the first task handed out to the last
+    result back.
     """
-    paths = _check_paths(file_paths)
-    check_count("n_processes", n_processes)
-    if not paths:
-        return combine([])
-    workers = min(n_processes, len(paths))
-    partials = _map(
-        executor, workers, mp_context, _run_one, paths, range(len(paths)), chunksize=chunksize
-    )
-    if timeline is not None:
-        for p in partials:
-            timeline.add(p.event("file"))
-    return combine(partials)
+    if isinstance(batches, (str, bytes, os.PathLike)):
+        raise TypeError("batches must be a list of batches (lists of paths), not a path")
+    work = [_check_paths(batch) for batch in batches]
+    cpu_start = time.process_time()
+    with Timeline(title) as tl:
+        partials = list(executor.map(run, work, range(len(work))))
+    parent_cpu = time.process_time() - cpu_start
+    for partial in partials:
+        tl.add(partial.event(label))
+    return Measured(combine(partials), tl, parent_cpu)
+
+
+def run_per_file(executor: Executor, file_paths: Iterable[PathLike], title: str = "") -> Measured:
+    """One task per file: the same work as :func:`run_batches`, in batches of one file."""
+    return run_batches(executor, [[path] for path in _check_paths(file_paths)], title, label="file")
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def warm_up(executor: Executor, workers: int, seconds: float = 0.05) -> None:
+    """Make a process pool start its ``workers`` processes now, before anything is timed.
+
+    A ``ProcessPoolExecutor`` starts processes when tasks arrive (under ``spawn`` and
+    ``forkserver`` one per task submitted, up to ``max_workers``). ``workers`` short
+    pauses at once start every worker and make it import this module. Returns when every
+    pause is over.
+    """
+    check_count("workers", workers)
+    for future in [executor.submit(_pause, seconds) for _ in range(workers)]:
+        future.result()
+
+
+def read_only(file_paths: Iterable[PathLike]) -> int:
+    """Read every file's bytes and do nothing else: the IO part of the work, alone.
+
+    Returns the number of bytes read; a file that cannot be read counts as none (the
+    real run reports it, this only measures reading).
+    """
+    total = 0
+    for path in _check_paths(file_paths):
+        try:
+            total += len(Path(path).read_bytes())
+        except OSError:
+            continue
+    return total

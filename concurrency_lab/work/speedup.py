@@ -9,6 +9,12 @@
   workers give at most ``1 / (f + (1 - f) / n)``, which never exceeds ``1 / f`` however
   many workers you add. :func:`fit_serial_fraction` finds the ``f`` that explains measured
   speed-ups best.
+* **Judging a timing claim honestly.** A wall-time comparison ("the pool was faster than
+  the loop") can be flipped by any other program that takes a core. :func:`when_given`
+  judges such a claim only when the measurement shows the work really received the cores
+  it needed (CPU seconds per wall second), and otherwise says, in words, why it was
+  skipped. :func:`gil_check` judges "two threads compute on one core at a time" - true on
+  a GIL build whatever the load, not a claim at all on a free-threaded build.
 
 Pure Python, no imports beyond the standard library: cheap to import anywhere, and the
 plots in :mod:`concurrency_lab.view.plotting` use it.
@@ -18,14 +24,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from concurrency_lab.work import build
 
 __all__ = [
+    "Check",
     "amdahl_speedup",
     "efficiencies",
     "efficiency",
     "fit_serial_fraction",
+    "gil_check",
     "speedup",
     "speedups",
+    "when_given",
 ]
 
 
@@ -133,3 +145,98 @@ def _check_pairs(workers: Sequence[float], values: Sequence[float]) -> None:
             f"workers has {len(workers)} values but there are {len(values)} measurements; "
             f"give one measurement per worker count"
         )
+
+
+# -- judging timing claims on a machine that may be busy -----------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """A claim about a measurement, and whether it could be judged on this run.
+
+    ``str(check)`` is the sentence a lesson prints: ``'✓ claim (why it could be judged)'``,
+    ``'✗ claim: not so, although ...'``, or, when the claim could not be judged, ``note``
+    (why not, in words a student understands). ``ok`` is what a lesson asserts: false only
+    when the claim was judged and failed - never because the machine was busy.
+    """
+
+    claim: str
+    holds: bool
+    judged: bool
+    note: str
+
+    @property
+    def ok(self) -> bool:
+        """True unless the claim was judged and did not hold."""
+        return self.holds or not self.judged
+
+    def __str__(self) -> str:
+        if not self.judged:
+            return self.note
+        if self.holds:
+            return f"✓ {self.claim} ({self.note})"
+        return f"✗ {self.claim}: not so, although {self.note}"
+
+
+def when_given(
+    claim: str,
+    holds: bool,
+    *,
+    cores_got: float,
+    cores_needed: float = 1.6,
+    who: str = "the pool",
+) -> Check:
+    """Judge a timing ``claim`` only if ``who`` really received ``cores_needed`` cores.
+
+    ``cores_got`` is measured, not assumed: the CPU seconds the workers used divided by
+    the wall time they took (``sum(cpu_seconds) / wall``). On a machine where another
+    program holds a core it drops, and any speed-up with it - that is the machine's doing,
+    not the code's, so the claim is then *skipped*, and the returned :class:`Check` says so::
+
+        >>> print(when_given("the pool beat the loop", True, cores_got=1.9))
+        ✓ the pool beat the loop (the pool got 1.9 cores)
+        >>> print(when_given("the pool beat the loop", False, cores_got=1.1))
+        your machine was busy: the pool got 1.1 cores, so this comparison is skipped \
+— close other programs and re-run to see it
+
+    Use it as ``check = when_given(...); print(check); assert check.ok, check``.
+    """
+    got = float(cores_got)
+    if math.isnan(got) or got < 0:
+        raise ValueError(f"cores_got must be a number of cores (>= 0), got {cores_got!r}")
+    if got >= cores_needed:
+        return Check(claim, bool(holds), True, f"{who} got {got:.1f} cores")
+    return Check(
+        claim,
+        bool(holds),
+        False,
+        f"your machine was busy: {who} got {got:.1f} cores, so this comparison is skipped "
+        f"— close other programs and re-run to see it",
+    )
+
+
+def gil_check(threads_got: float, *, limit: float = 1.3, threads: int = 2) -> Check:
+    """Judge "CPU-bound threads compute on one core at a time" - where it is a claim at all.
+
+    ``threads_got`` is the CPU seconds the process used while ``threads`` threads ran
+    Python code, divided by the wall time: how many cores they were computing on at once.
+
+    * **GIL on** (:func:`concurrency_lab.work.build.gil_enabled`): only one thread runs
+      Python bytecode at a time, so the figure stays at about 1 however quiet or busy
+      the machine is (load can only lower it). Judged: it must stay below ``limit``.
+    * **GIL off** (a free-threaded build, 3.13t/3.14t): the threads may run on several
+      cores at once, so there is nothing to assert; the check is not judged and its text
+      says what was measured and what that means.
+    """
+    got = float(threads_got)
+    claim = f"{threads} threads computed on at most one core at a time"
+    if build.gil_enabled():
+        return Check(claim, got < limit, True, f"the GIL is on; they got {got:.2f} cores")
+    return Check(
+        claim,
+        got < limit,
+        False,
+        f"no GIL in this Python ({build.describe_build()}): the {threads} threads got "
+        f"{got:.2f} cores — they ran Python code in parallel, as threads do on a "
+        f"free-threaded build, so the GIL claim does not apply here",
+    )

@@ -3,16 +3,22 @@
 These are the seed notebook's ``io_task`` and ``cpu_task``, made fit for teaching:
 
 * **Importable and picklable.** They live in a module, not a notebook cell, so a process
-  pool can send them to a child under every start method (``spawn`` and ``forkserver``
-  cannot pickle a function defined in ``__main__``).
+  pool can send them to a child under every start method. A pool pickles a function *by
+  reference* (module and name, no code), and the child looks the name up in that
+  module, importing it if needed. A child started by ``spawn`` or ``forkserver`` is not a
+  copy of your notebook, so a function defined in ``__main__`` (a notebook cell) is not
+  there: unpickling fails with ``AttributeError`` in the child.
 * **Deterministic.** Task ``3`` always takes the same *nominal* time (1-3 s), on every
   run and every machine, because its duration comes from a random generator seeded by
   the task id. Different ids get different durations, so a timeline still looks lively.
 * **Scalable.** The real wait is ``nominal x CONCURRENCY_LAB_SCALE``; prints always show
   the nominal seconds so a test run at scale 0.01 prints the same lines as a lecture.
+* **Named for what they are.** They announce ``Task 3 started``: the seed printed
+  ``Process 3 started`` even when the task ran in a thread, which misleads.
 
 This module deliberately imports only the standard library: spawned children import it
-at every pool start, and matplotlib alone would cost them a few hundred milliseconds.
+at every pool start, and ``import matplotlib.pyplot`` alone takes about 0.4 s (measured
+on the course's 2-vCPU build machine, Python 3.11, 2026-11-29).
 """
 
 from __future__ import annotations
@@ -37,7 +43,12 @@ __all__ = [
 ]
 
 CPU_TASK_N = 100_000_000
-"""The seed's CPU workload: ``sum(range(100_000_000))`` takes a few seconds in CPython."""
+"""The seed's CPU workload: ``sum(range(100_000_000))``.
+
+It keeps one core busy for a second or two: 1.19 s in lesson 01's stored output (the
+course's build machine, Python 3.11); the seed's Colab runtime needed 4.21 s for two.
+Lesson 01 measures it on your machine.
+"""
 
 
 def nominal_duration(task_id: object) -> int:
@@ -55,8 +66,8 @@ def say(line: str) -> None:
     """Print ``line`` with a single write, so lines from concurrent workers never merge.
 
     ``print(x)`` performs two writes, ``x`` and then ``"\\n"``; another thread can write
-    in between, which is how the seed ended up with ``Process 3 started...Process 4
-    started`` on one line. One ``write`` of the whole line (plus a flush, so a child
+    in between, which is how the seed's output ended up with two announcements on one
+    line. One ``write`` of the whole line (plus a flush, so a child
     process does not hold the line in its buffer until it exits) avoids that.
     """
     sys.stdout.write(line + "\n")
@@ -68,8 +79,9 @@ def io_task(task_id: object, *, seconds: float | None = None, verbose: bool = Tr
 
     ``seconds`` overrides the seeded nominal duration (used for batches of short
     requests); ``verbose=False`` keeps quiet, for demos whose output must not depend on
-    how threads happen to interleave. The CPU is idle during the wait: ``time.sleep``
-    releases the GIL, just like waiting on a socket does.
+    how threads happen to interleave. The CPU is idle during the wait, and other threads
+    run meanwhile: on a GIL build ``time.sleep`` releases the GIL, just like waiting on a
+    socket does.
     """
     io_task_with_return(task_id, seconds=seconds, verbose=verbose)
 
@@ -80,7 +92,7 @@ def io_task_with_return(
     """Like :func:`io_task`, but return the "database response": ``'result of task N'``."""
     wait_for_response(task_id, seconds=seconds, verbose=verbose)
     if verbose:
-        say(f"Process {task_id} finished")
+        say(f"Task {task_id} finished")
     return result_of(task_id)
 
 
@@ -94,7 +106,7 @@ def wait_for_response(
     """
     nominal = nominal_duration(task_id) if seconds is None else seconds
     if verbose:
-        say(f"Process {task_id} started, response in {nominal:g} second(s)")
+        say(f"Task {task_id} started, response in {nominal:g} second(s)")
     time.sleep(scaled_seconds(nominal))
 
 
@@ -104,16 +116,19 @@ def result_of(task_id: object) -> str:
 
 
 def cpu_task(task_id: object, n: int = CPU_TASK_N, *, verbose: bool = False) -> int:
-    """Do pure-Python CPU work: ``sum(range(n))`` with ``n`` scaled, and return the sum.
+    """Do CPU work: ``sum(range(n))`` with ``n`` scaled, and return the sum.
 
-    The loop runs inside the interpreter and holds the GIL the whole time, so two threads
-    cannot run it at once; two *processes* can. At lecture scale ``n`` is the seed's
-    100 million (a few seconds); at test scale it shrinks with ``CONCURRENCY_LAB_SCALE``.
-    The returned sum depends on the scale, so notebooks show timings, not the sum itself.
+    ``sum(range(n))`` is a single call into C: the built-in ``sum`` walks the range in a
+    C loop, with no Python bytecode per number. It does not release the GIL, so on a GIL
+    build the thread holds it for the whole call and two threads cannot run it at once;
+    two *processes* can. On a free-threaded build (3.13t, 3.14t) two threads can run it
+    in parallel. At lecture scale ``n`` is the seed's 100 million (a second or two; see
+    :data:`CPU_TASK_N`); a smaller ``CONCURRENCY_LAB_SCALE`` shrinks it. The returned sum
+    depends on the scale, so notebooks show timings, not the sum itself.
     """
     if verbose:
-        say(f"Process {task_id} started (pid {os.getpid()}, {threading.current_thread().name})")
+        say(f"Task {task_id} started (pid {os.getpid()}, {threading.current_thread().name})")
     total = sum(range(scaled_count(n)))
     if verbose:
-        say(f"Process {task_id} finished")
+        say(f"Task {task_id} finished")
     return total

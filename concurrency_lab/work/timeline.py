@@ -133,7 +133,7 @@ class Summary:
         return (
             f"{self.tasks} tasks · wall {fmt_seconds(self.wall)} · "
             f"sum of task times {fmt_seconds(self.busy)} · "
-            f"concurrency {fmt_ratio(self.concurrency)}"
+            f"overlap {fmt_ratio(self.concurrency)}"
         )
 
 

@@ -16,7 +16,12 @@ from types import TracebackType
 
 
 def fmt_seconds(seconds: float) -> str:
-    """Format a duration for people: ``'8.01 s'``, ``'15.3 ms'``, ``'42 µs'``."""
+    """Format a duration for people: ``'8.01 s'``, ``'15.3 ms'``, ``'42 µs'``.
+
+    The unit sets the precision, not a number of significant digits: from 0.1 s up,
+    hundredths of a second (``'0.10 s'``, ``'12.34 s'``); from 1 ms, tenths of a
+    millisecond (``'1.0 ms'``); below that, whole microseconds.
+    """
     if seconds >= 0.1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:

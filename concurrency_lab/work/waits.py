@@ -1,10 +1,11 @@
-"""N concurrent waits as N threads or N asyncio tasks: wall time and peak memory.
+"""N concurrent waits as N threads or N asyncio tasks: wall time, CPU time and peak memory.
 
 Lesson 06 compares the two for 10, 1 000 and 10 000 waits. Each measurement runs in a
 **fresh Python process** (:func:`measure_waits`): memory freed by an earlier run is kept
 by the allocator for reuse and would hide the cost of the next, and a thread limit must
 not hurt the caller. The child imports asyncio only when it measures asyncio, so that a
-threads run starts quickly. :mod:`concurrency_lab.work.aio` re-exports everything public here.
+threads run starts quickly. Import what you need from here (:mod:`concurrency_lab.work.aio`
+does not re-export it).
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ class WaitsMeasurement:
     ``peak_memory``: the process's peak resident memory (bytes) during the run minus its
     size just before (see :func:`measure_waits`). ``in_flight``: the most waits that were
     waiting at the same instant (``n`` if they all overlapped). ``started``: how many
-    waiters could be started; ``error`` says why, if not all of them.
+    waiters could be started; ``error`` says why, if not all of them. ``cpu``: CPU seconds
+    the process used during the run, in all its threads (``time.process_time``): the work
+    of creating, switching and ending the waiters, which another busy program cannot
+    inflate the way it inflates ``wall``.
     """
 
     kind: str
@@ -84,6 +88,7 @@ class WaitsMeasurement:
     in_flight: int
     started: int
     error: str | None = None
+    cpu: float = 0.0
 
     @property
     def memory_per_wait(self) -> float:
@@ -181,6 +186,7 @@ def _measure_here(kind: str, n: int, seconds: float) -> WaitsMeasurement:
     gc.collect()
     _reset_peak_rss()
     before = _peak_rss()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     if kind == "threads":
         started, error = _run_threads(n, seconds, spans)
@@ -189,6 +195,7 @@ def _measure_here(kind: str, n: int, seconds: float) -> WaitsMeasurement:
 
         started = asyncio.run(_run_tasks(n, seconds, spans))
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     return WaitsMeasurement(
         kind=kind,
         n=n,
@@ -198,6 +205,7 @@ def _measure_here(kind: str, n: int, seconds: float) -> WaitsMeasurement:
         in_flight=max_overlap(spans),
         started=started,
         error=error,
+        cpu=cpu,
     )
 
 
@@ -214,7 +222,7 @@ def measure_waits(kind: str, n: int, *, seconds: float = 1.0) -> WaitsMeasuremen
     and a thread limit cannot hurt the caller. Memory is the peak resident set size of
     that process during the run minus its size before (Linux: ``VmHWM``, reset first;
     macOS: ``getrusage``; Windows: ``psutil``'s peak working set): the same measure for both
-    kinds. It counts the pages
+    kinds. ``cpu`` is the process's CPU time during the run. Memory counts the pages
     actually touched — for threads, the touched part of each 8 MiB stack, not the
     reserved address space, and not the kernel's own per-thread memory.
     """

@@ -18,7 +18,7 @@ TEST_WORKERS ?= 4
 PYTHONS_CHROOT ?= /opt/pythons/debian
 
 .PHONY: help install lab test test-busy test-browser test-pythons lint notebooks exercises \
-	benchmark benchmark-batching constraints clean
+	grade benchmark benchmark-batching benchmark-grading constraints clean
 
 help:
 	@echo "make lab        - set up .venv (first time) and open the course in JupyterLab"
@@ -30,6 +30,8 @@ help:
 	@echo "make exercises  - regenerate exercises/ from solutions/"
 	@echo "make benchmark  - time each notebook at test scale and a worker's imports"
 	@echo "make benchmark-batching - the file-batching project: main vs sequential, joblib, LPT"
+	@echo "make grade SUBMISSIONS=folder - grade submitted exercise notebooks (grades.csv, feedback)"
+	@echo "make benchmark-grading - time grading 30 submissions of one lesson"
 	@echo "make constraints - record the installed (tested) package versions in constraints.txt"
 
 $(PY):
@@ -101,6 +103,16 @@ notebooks: $(DEV)
 
 exercises: $(DEV)
 	$(PY) -m concurrency_lab.dev.generate
+
+# Instructors: grade a class. SUBMISSIONS: notebooks or folders (a folder per student, or
+# files named by student); writes $(GRADES)/grades.csv and $(GRADES)/feedback/.
+SUBMISSIONS ?= submissions
+GRADES ?= grading
+grade: $(LAB)
+	$(PY) -m concurrency_lab.grade $(SUBMISSIONS) --out $(GRADES)
+
+benchmark-grading: $(DEV)
+	$(PY) -m benchmarks.grading
 
 benchmark: $(DEV)
 	$(PY) tests/benchmark_suite.py

@@ -588,7 +588,7 @@ Q3_WRONG: dict[str, tuple[str, ...]] = {
         done, _ = wait(futures, timeout=timeout)
         executor.shutdown(wait=False, cancel_futures=True)
         return {futures[f]: f.result() for f in done}, [futures[f] for f in done]
-    """: ("timed_out should be", "finished in time but are listed as timed out"),
+    """: ("timed_out should be", "had finished when your function returned"),
     """
     from concurrent.futures import wait
 

@@ -418,8 +418,8 @@ def _measured(measure: Callable[..., Any], fn: _Counted) -> tuple[Any, float, fl
 
 def _q3_trial(measure: Callable[[Callable[[], Any]], Any]) -> Verdict:
     rng = random.Random()
-    sleep_s = rng.uniform(0.06, 0.1)
-    spin_s = rng.uniform(0.08, 0.12)
+    sleep_s = rng.uniform(0.05, 0.08)
+    spin_s = rng.uniform(0.05, 0.07)
     slack = 0.02  # clock resolution (os.times() ticks at 10 ms)
 
     def run(work: Callable[[], None], what: str) -> tuple[Any, _Counted, float, float]:

@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from concurrency_lab.exercises.core import (
@@ -338,7 +339,7 @@ Q3_FAST_SECONDS = (0.05, 0.08, 0.1)
 Q3_SLOW_SECONDS = 0.9
 _Q3_LATE = 1.5 * Q3_TIMEOUT  # a right answer returns at the deadline; per-future ≥ 2×
 Q3_ALL_FAST_TIMEOUT = 0.4
-Q3_ALL_FAST_SECONDS = (0.05, 0.1, 0.07, 0.09)
+Q3_ALL_FAST_SECONDS = (0.05, 0.1, 0.07, 0.09, 0.06)  # as many tasks as trial 1
 
 
 def _q3_call(timeout: float) -> Callable[[Callable[..., Any], Probe], Any]:
@@ -348,17 +349,28 @@ def _q3_call(timeout: float) -> Callable[[Callable[..., Any], Probe], Any]:
     return call
 
 
-def _q3_trial(results_within: Callable[..., Any]) -> Verdict:
-    rng = _rng()
+@dataclass(frozen=True)
+class _Q3Trial:
+    """One run of trial 1: the ids drawn, which are slow, and what happened."""
+
+    ids: list[int]
+    fast: list[int]
+    slow: list[int]
+    setup: str
+    outcome: ProbeOutcome
+
+
+def _q3_run(results_within: Callable[..., Any], rng: random.Random) -> _Q3Trial | Verdict:
+    """Trial 1 (fast and slow tasks) with new ids; a ✗ if a TimeoutError escaped."""
     ids = varied_ids(len(Q3_FAST_SECONDS) + 2, rng)
-    slow = rng.sample(ids, 2)
+    slow = set(rng.sample(ids, 2))
     fast_seconds = iter(rng.sample(Q3_FAST_SECONDS, len(Q3_FAST_SECONDS)))
     durations = {i: Q3_SLOW_SECONDS if i in slow else next(fast_seconds) for i in ids}
-    slow = [i for i in ids if i in slow]
     fast = [i for i in ids if i not in slow]
+    slow_ids = [i for i in ids if i in slow]
     setup = (
         f"results_within(task, {ids}, timeout={Q3_TIMEOUT}): tasks {_as_text(fast)} take "
-        f"at most {fmt_seconds(max(Q3_FAST_SECONDS))}, tasks {_as_text(slow)} take "
+        f"at most {fmt_seconds(max(Q3_FAST_SECONDS))}, tasks {_as_text(slow_ids)} take "
         f"{fmt_seconds(Q3_SLOW_SECONDS)}"
     )
     try:
@@ -368,16 +380,76 @@ def _q3_trial(results_within: Callable[..., Any]) -> Verdict:
         if escaped is None:
             raise
         return escaped
+    return _Q3Trial(ids, fast, slow_ids, setup, outcome)
+
+
+def _q3_trial(results_within: Callable[..., Any]) -> Verdict:
+    rng = _rng()
+    first = _q3_run(results_within, rng)
+    if isinstance(first, Verdict):
+        return first
+    outcome, fast, slow, setup = first.outcome, first.fast, first.slow, first.setup
+    second: list[_Q3AllFast | Verdict] = []
+
+    def all_fast() -> _Q3AllFast | Verdict:
+        if not second:
+            second.append(_q3_run_all_fast(results_within, rng))
+        return second[0]
+
+    def queued() -> Verdict | None:
+        """Late starts count only if the all-fast trial shows them too (see _late_starts)."""
+        never = _q3_never_ran_failure(outcome, fast, setup)
+        if never or not _late_starts(outcome):
+            return never
+        again = all_fast()
+        if isinstance(again, Verdict) or not _late_starts(again.outcome):
+            return None
+        return _q3_late_start_failure(outcome, setup)
+
     return first_failure(
         lambda: _futures_failure(outcome.value),
         lambda: _pair_failure(outcome.value, "results_within", "timed_out"),
-        lambda: _q3_queued_failure(outcome, fast, setup),
+        queued,
         lambda: _q3_waited_failure(outcome, slow, setup),
-        lambda: _q3_early_failure(outcome, fast, Q3_TIMEOUT, setup),
+        lambda: _q3_early_failure(outcome, fast + slow, Q3_TIMEOUT, setup),
         lambda: _q3_late_failure(outcome, setup),
         lambda: outcome.wrong_calls_failure("results_within"),
+        lambda: _q3_starved_failure(outcome, fast, setup),
         lambda: _q3_content_failure(outcome, fast, slow, setup),
-    ) or _q3_all_fast_trial(results_within, rng, outcome, fast, slow)
+    ) or _q3_all_fast_verdict(all_fast(), outcome, fast, slow)
+
+
+def _never_ran(outcome: ProbeOutcome, ids: list[int]) -> list[int]:
+    ran = Counter(e.task_id for e in outcome.events)
+    return [i for i in ids if ran[i] == 0]
+
+
+def _late_starts(outcome: ProbeOutcome) -> list[Any]:
+    """Events that started only after some other task had ended.
+
+    With fewer workers than tasks, the task beyond the pool's size always starts after
+    one has ended (it waited for a free worker). A right pool shows it only on a machine
+    so busy that submitting the tasks took longer than a fast task, and the pool reused
+    an idle worker — so a check counts it only when both trials show it.
+    """
+    if not outcome.events:
+        return []
+    first_end = min(e.end for e in outcome.events)
+    return [e for e in outcome.events if e.start >= first_end]
+
+
+def _q3_starved_failure(outcome: ProbeOutcome, fast: list[int], setup: str) -> Verdict | None:
+    """Say so honestly if a fast task had not finished when a right answer returned."""
+    late = [i for i in outcome.unfinished_at_return if i in fast]
+    if not late:
+        return None
+    return failed(
+        "Your machine was too busy to judge this answer: fast task(s) "
+        f"{_as_text(late)} had not finished by the deadline although they started at once.",
+        setup,
+        "Close other programs and run the check again.",
+        code=outcome.describe(),
+    )
 
 
 def _q3_timeout_escaped(error: StudentError, setup: str) -> Verdict | None:
@@ -397,33 +469,33 @@ def _q3_timeout_escaped(error: StudentError, setup: str) -> Verdict | None:
     )
 
 
-def _q3_queued_failure(outcome: ProbeOutcome, fast: list[int], setup: str) -> Verdict | None:
-    """A ✗ if some task did not start at once: it never ran, or started after another ended."""
-    ran = Counter(e.task_id for e in outcome.events)
-    never_ran = [i for i in fast if ran[i] == 0]
+def _q3_never_ran_failure(outcome: ProbeOutcome, fast: list[int], setup: str) -> Verdict | None:
+    never_ran = _never_ran(outcome, fast)
+    if not never_ran:
+        return None
     workers = len({(e.pid, e.thread) for e in outcome.events})
-    if never_ran:
-        return failed(
-            f"Fast task(s) {_as_text(never_ran)} never ran.",
-            setup,
-            f"{workers} worker(s) ran the tasks. The fast ones waited in the queue behind "
-            "the slow tasks and were cancelled: give the pool a worker per task "
-            "(max_workers=len(ids)) so every task starts at once.",
-            code=outcome.describe(),
-        )
-    if not outcome.events:
-        return None
+    return failed(
+        f"Fast task(s) {_as_text(never_ran)} never ran.",
+        setup,
+        f"{workers} worker(s) ran the tasks. The fast ones waited in the queue behind "
+        "the slow tasks and were cancelled: give the pool a worker per task "
+        "(max_workers=len(ids)) so every task starts at once.",
+        code=outcome.describe(),
+    )
+
+
+def _q3_late_start_failure(outcome: ProbeOutcome, setup: str) -> Verdict:
+    late = _late_starts(outcome)
     first_end = min(outcome.events, key=lambda e: e.end)
-    late = [e for e in outcome.events if e.start >= first_end.end]
-    if not late:
-        return None
+    workers = len({(e.pid, e.thread) for e in outcome.events})
     return failed(
         f"Not every task started at once: task(s) {_as_text([e.task_id for e in late])} "
         f"started only after task {first_end.task_id} had finished.",
         setup,
-        f"{workers} worker(s) ran the {len(outcome.events)} tasks: the others waited in "
-        "the pool's queue for a free worker, and a task that waits in a queue cannot "
-        "finish by the deadline. Give the pool a worker per task (max_workers=len(ids)).",
+        f"{workers} worker(s) ran the {len(outcome.events)} tasks (and the batch where every "
+        "task is fast showed the same): the others waited in the pool's queue for a free "
+        "worker, and a task that waits in a queue may miss the deadline. Give the pool a "
+        "worker per task (max_workers=len(ids)).",
         code=outcome.describe(),
     )
 
@@ -459,17 +531,22 @@ def _q3_waited_failure(outcome: ProbeOutcome, slow: list[int], setup: str) -> Ve
 
 
 def _q3_early_failure(
-    outcome: ProbeOutcome, fast: list[int], timeout: float, setup: str
+    outcome: ProbeOutcome, ids: list[int], timeout: float, setup: str
 ) -> Verdict | None:
-    """A ✗ if it returned before the deadline while fast tasks were still running."""
-    running = [i for i in outcome.unfinished_at_return if i in fast]
+    """A ✗ if it returned before the deadline while tasks were still running."""
+    running = [i for i in outcome.unfinished_at_return if i in ids]
     if not running or outcome.wall >= timeout:
         return None
+    called_at = (outcome.returned_at or 0.0) - outcome.wall
+    in_time = [
+        e.task_id for e in outcome.events if e.task_id in running and e.end - called_at < timeout
+    ]
+    finished_note = f"; {_as_text(in_time)} then finished before the deadline" if in_time else ""
     return failed(
         "Your function returned before the deadline, while tasks were still running.",
         setup,
         f"it returned after {fmt_seconds(outcome.wall)}, with task(s) {_as_text(running)} "
-        f"still running — they finished before the deadline of {fmt_seconds(timeout)}",
+        f"still running{finished_note}; the deadline was {fmt_seconds(timeout)}",
         "Wait until every task is done or the deadline has passed, whichever comes first: "
         "as_completed(futures, timeout=timeout) or wait(futures, timeout=timeout) — "
         "without return_when=FIRST_COMPLETED.",
@@ -506,12 +583,13 @@ def _q3_content_failure(
         details = [setup]
         if listed_fast:
             details.append(
-                f"task(s) {_as_text(listed_fast)} finished in time but are listed as timed out"
+                f"task(s) {_as_text(listed_fast)} had finished when your function returned, "
+                "but are listed as timed out"
             )
         if missed_slow:
             details.append(
-                f"task(s) {_as_text(missed_slow)} were still running at the deadline but are "
-                "not in timed_out"
+                f"task(s) {_as_text(missed_slow)} were still running when your function "
+                "returned, but are not in timed_out"
             )
         if unknown:
             details.append(f"timed_out lists {_as_text(unknown)}, which are not task ids")
@@ -543,14 +621,20 @@ def _q3_content_failure(
     return None
 
 
-def _q3_all_fast_trial(
-    results_within: Callable[..., Any],
-    rng: random.Random,
-    first: ProbeOutcome,
-    fast: list[int],
-    slow: list[int],
-) -> Verdict:
-    """Trial 2: every task is done long before the deadline; return when the last is."""
+@dataclass(frozen=True)
+class _Q3AllFast:
+    """Trial 2: every task fast; what happened."""
+
+    ids: list[int]
+    longest: float
+    setup: str
+    outcome: ProbeOutcome
+
+
+def _q3_run_all_fast(
+    results_within: Callable[..., Any], rng: random.Random
+) -> _Q3AllFast | Verdict:
+    """Trial 2: every task is done long before the deadline; the answer must return then."""
     ids = varied_ids(len(Q3_ALL_FAST_SECONDS), rng)
     durations = dict(zip(ids, rng.sample(Q3_ALL_FAST_SECONDS, len(ids)), strict=True))
     longest = max(durations.values())
@@ -565,14 +649,22 @@ def _q3_all_fast_trial(
         if escaped is None:
             raise
         return escaped
+    return _Q3AllFast(ids, longest, setup, outcome)
+
+
+def _q3_all_fast_verdict(
+    trial: _Q3AllFast | Verdict, first: ProbeOutcome, fast: list[int], slow: list[int]
+) -> Verdict:
+    if isinstance(trial, Verdict):
+        return trial
+    outcome, ids, setup = trial.outcome, trial.ids, trial.setup
     return first_failure(
         lambda: _futures_failure(outcome.value),
         lambda: _pair_failure(outcome.value, "results_within", "timed_out"),
-        lambda: _q3_queued_failure(outcome, ids, setup),
         lambda: _q3_early_failure(outcome, ids, Q3_ALL_FAST_TIMEOUT, setup),
         lambda: outcome.wrong_calls_failure("results_within"),
         lambda: _q3_all_fast_content_failure(outcome, ids, setup),
-        lambda: _q3_sat_out_failure(outcome, longest, setup),
+        lambda: _q3_sat_out_failure(outcome, trial.longest, setup),
     ) or passed(
         f"Gave up at the deadline with {len(fast)} results, and named the {len(slow)} tasks "
         f"still running: {_as_text(slow)}; and when every task was fast, returned as soon as "

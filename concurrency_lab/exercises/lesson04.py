@@ -91,7 +91,7 @@ __all__ = [
 # process): two workers that really run side by side always overlap on it.
 Q1_WORK: dict[int, float] = {7: 0.04, 3: 0.02, 9: 0.03, 1: 0.02, 5: 0.03, 8: 0.02}
 Q1_HELD = 7
-Q1_HOLD_LIMIT = 2.0
+Q1_HOLD_LIMIT = 1.5
 Q1_TIMEOUT = 15.0  # generous: spawned workers start slowly on a loaded machine
 
 

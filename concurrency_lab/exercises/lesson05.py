@@ -396,7 +396,7 @@ Q2_PROCESSES: tuple[int, ...] = (3, 1)
 ignores ``n_processes`` must show it)."""
 Q2_GOOD_FILES = 10
 Q2_ROWS = 200  # mean rows per good file at lecture scale (× CONCURRENCY_LAB_SCALE)
-Q2_HOLD_LIMIT = 2.0  # seconds a worker's first file waits for the other batches' workers
+Q2_HOLD_LIMIT = 1.5  # seconds a worker's first file waits for the other batches' workers
 Q2_TIMEOUT = 30.0
 
 _dataset_lock = threading.Lock()

@@ -137,8 +137,8 @@ def _judge(lesson: str, question: str, nonce: str) -> str:
         "        del sys.modules[name]\n"
         f"    problem = getattr(importlib.import_module({module!r}), {question!r})\n"
         "    if recorder is None or not recorder.called:\n"
-        "        out = {'status': 'failed', 'text': 'The check cell stopped before the check "
-        "(see the error above it): nothing was judged.'}\n"
+        f"        out = {{'status': 'failed', 'text': '✗ {question}: the check cell stopped "
+        "before the check (an error in it or in your answer): nothing was judged.'}\n"
         "    else:\n"
         "        verdict = problem.verdict(recorder.answer)\n"
         f"        out = {{'status': verdict.status, 'text': verdict.plain({question!r})}}\n"
@@ -222,6 +222,17 @@ class _Watchdog:
         self._timer.cancel()
 
 
+def _starved(cgroup: Path | None, limit: int) -> bool:
+    """True when the submission's processes and threads use over half of its budget."""
+    if cgroup is None:
+        return False
+    try:
+        current = int((cgroup / "pids.current").read_text())
+    except (OSError, ValueError):
+        return False
+    return current > limit // 2
+
+
 def run_steps(
     steps: list[Step],
     *,
@@ -229,16 +240,24 @@ def run_steps(
     workdir: Path,
     env: dict[str, str],
     limits: Limits,
+    cgroup: Path | None = None,
 ) -> tuple[dict[int, nbformat.NotebookNode], list[str]]:
-    """Execute ``steps``; restart the kernel when it dies. Returns executed cells by index."""
+    """Execute ``steps`` in order; returns the executed cells by index, and notes.
+
+    One kernel for the whole notebook, while it stays healthy. When a question leaves it
+    dead (``os._exit``, the memory limit, a cell that ignores interrupts) or starved (its
+    leftover processes hold over half the process budget), that question is done, and a
+    new kernel runs the course's set-up cells and the *other* questions' answers again —
+    a later answer may use a name an earlier one defined — before the next question.
+    """
     done: dict[int, nbformat.NotebookNode] = {}
     notes: list[str] = []
+    bad: set[str] = set()
     start = 0
     while start < len(steps):
         cells = [nbformat.v4.new_code_cell(s.source) for s in steps]
-        nb = nbformat.v4.new_notebook(cells=cells)
         client = NotebookClient(
-            nb,
+            nbformat.v4.new_notebook(cells=cells),
             kernel_name=kernel_name,
             timeout=int(limits.cell_timeout),
             allow_errors=True,
@@ -247,35 +266,47 @@ def run_steps(
             shutdown_kernel="immediate",
             resources={"metadata": {"path": str(workdir)}},
         )
-        died_at = None
+        stopped_at = None
         with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
             pid = client.km.provisioner.process.pid  # type: ignore[union-attr]
+            i = start
             try:
-                if start > 0:  # a new kernel after a death: the course's set-up again
-                    for i, step in enumerate(steps[:start]):
-                        if step.kind == "setup":
-                            with _Watchdog(pid, limits.cell_timeout + 15):
-                                client.execute_cell(cells[i], i)
+                for i, step in enumerate(steps[:start]):  # a new kernel: replay
+                    if step.kind == "setup" or (step.kind == "answer" and step.question not in bad):
+                        with _Watchdog(pid, limits.cell_timeout + 15):
+                            client.execute_cell(cells[i], i)
                 for i in range(start, len(steps)):
                     with _Watchdog(pid, limits.cell_timeout + 15):
                         client.execute_cell(cells[i], i)
                     done[i] = cells[i]
+                    if steps[i].kind == "judge" and _starved(cgroup, limits.processes):
+                        notes.append(
+                            f"{steps[i].question} left processes behind that used over half "
+                            "of the process budget: the kernel was restarted after it"
+                        )
+                        stopped_at = i
+                        break
             except (DeadKernelError, CellTimeoutError) as exc:
-                died_at = i
-                notes.append(f"the kernel stopped during {steps[i].question or 'a set-up cell'}"
-                             f" ({type(exc).__name__})")
+                stopped_at = i
+                done[i] = cells[i]
+                what = steps[i].question or "a set-up cell"
+                notes.append(f"the kernel stopped during {what} ({type(exc).__name__})")
             finally:
                 sandbox.kill_tree(pid)
-        if died_at is None:
+                if cgroup is not None:
+                    sandbox.kill_cgroup(cgroup)
+        if stopped_at is None:
             break
-        done[died_at] = cells[died_at]
-        # go on with the next question's first cell (its answer, or cells before it)
+        if steps[stopped_at].question:
+            bad.add(steps[stopped_at].question)
+        # go on with the next question (and the set-up cells just before it)
         start = next(
-            (j for j in range(died_at + 1, len(steps))
-             if steps[j].question and steps[j].question != steps[died_at].question),
+            (j for j in range(stopped_at + 1, len(steps))
+             if steps[j].question and steps[j].question not in bad
+             and steps[j].question != steps[stopped_at].question),
             len(steps),
         )
-        while start > died_at + 1 and steps[start - 1].kind == "setup":
+        while start > stopped_at + 1 and steps[start - 1].kind == "setup":
             start -= 1
     return done, notes
 
@@ -309,7 +340,8 @@ def grade_notebook(
         kernel_env = {**env, "CONCURRENCY_LAB_GRADE_WORKDIR": str(workdir),
                       "CONCURRENCY_LAB_DATA": str(workdir / "data")}
         done, run_notes = run_steps(
-            steps, kernel_name=kernel_name, workdir=workdir, env=kernel_env, limits=limits
+            steps, kernel_name=kernel_name, workdir=workdir, env=kernel_env, limits=limits,
+            cgroup=cgroup,
         )
         graded.notes.extend(run_notes)
     finally:

@@ -124,6 +124,7 @@ def track(
     async def tracked(*args: Any, **kwargs: Any) -> T:
         task_id = args[0] if args else next(ids)
         start = time.perf_counter()
+        timeline.begin(task_id, name, start, thread=_lane(name, task_id))  # for live pictures
         ok = False
         try:
             result = await fn(*args, **kwargs)

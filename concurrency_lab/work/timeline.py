@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import os
 import threading
 import time
@@ -80,6 +81,37 @@ class Traced(Generic[T]):
     event: Event
 
 
+# -- announcing starts, for pictures that draw while the tasks run --------------------------
+# An Event exists only once its task has ended. A live picture (concurrency_lab.view.live)
+# wants a bar from the moment a task starts, so while one is drawing it sets a folder here,
+# and every traced(...) wrapper pickled meanwhile carries that folder to the worker
+# process, which drops a small file there when a task starts and another when it ends.
+# Files work under fork, spawn and forkserver alike: no queue or manager to hand over.
+_announce_dir: str | None = None
+
+
+def set_announce_dir(folder: str | None) -> str | None:
+    """Make traced wrappers pickled from now on announce starts in ``folder``; return the old one.
+
+    ``None`` turns announcing off. Used by :mod:`concurrency_lab.view.live`.
+    """
+    global _announce_dir
+    old, _announce_dir = _announce_dir, folder
+    return old
+
+
+def _announce(folder: str, kind: str, record: dict[str, Any]) -> None:
+    """Write ``record`` as ``folder/<pid>-<ns>.<kind>`` in one step (no half-written files)."""
+    name = f"{os.getpid()}-{threading.get_ident()}-{time.perf_counter_ns()}.{kind}"
+    tmp = os.path.join(folder, f".{name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(record, f)
+        os.replace(tmp, os.path.join(folder, name))
+    except OSError:
+        pass  # the live picture is a nicety: never let it break the task
+
+
 class traced:  # noqa: N801 - used like a decorator, so lower case reads naturally
     """Wrap an *importable* function so each call returns ``Traced(result, event)``.
 
@@ -93,24 +125,48 @@ class traced:  # noqa: N801 - used like a decorator, so lower case reads natural
     :meth:`Timeline.collect_error` can still draw the failed run.
     """
 
-    def __init__(self, fn: Callable[..., T], label: str | None = None) -> None:
+    def __init__(
+        self, fn: Callable[..., T], label: str | None = None, announce: str | None = None
+    ) -> None:
         self.fn = fn
         self.label = label if label is not None else getattr(fn, "__name__", "task")
+        self.announce = announce  # a live picture's folder (set when pickled meanwhile)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Traced[T]:
         task_id = args[0] if args else None
         start = time.perf_counter()
+        if self.announce:
+            _announce(self.announce, "start", self._record(task_id, start))
         try:
             value = self.fn(*args, **kwargs)
         except BaseException as exc:
-            exc.timeline_event = _event_now(task_id, self.label, start, ok=False)  # type: ignore[attr-defined]
+            event = _event_now(task_id, self.label, start, ok=False)
+            exc.timeline_event = event  # type: ignore[attr-defined]
+            if self.announce:
+                _announce(self.announce, "end", self._record(task_id, start, event))
             raise
-        return Traced(value, _event_now(task_id, self.label, start, ok=True))
+        event = _event_now(task_id, self.label, start, ok=True)
+        if self.announce:
+            _announce(self.announce, "end", self._record(task_id, start, event))
+        return Traced(value, event)
 
-    def __reduce__(self) -> tuple[type[traced], tuple[Callable[..., T], str]]:
-        # update_wrapper copied __wrapped__ etc. into __dict__; pickle just the essentials.
-        return (type(self), (self.fn, self.label))
+    def _record(self, task_id: Any, start: float, event: Event | None = None) -> dict[str, Any]:
+        record = {
+            "task_id": task_id if isinstance(task_id, (int, str)) else repr(task_id),
+            "label": self.label,
+            "pid": os.getpid(),
+            "thread": threading.current_thread().name,
+            "start": start,
+        }
+        if event is not None:
+            record.update(end=event.end, ok=event.ok)
+        return record
+
+    def __reduce__(self) -> tuple[type[traced], tuple[Callable[..., T], str, str | None]]:
+        # update_wrapper copied __wrapped__ etc. into __dict__; pickle just the essentials,
+        # plus the folder of a live picture drawing right now (None almost always).
+        return (type(self), (self.fn, self.label, _announce_dir))
 
     def __repr__(self) -> str:
         return f"traced({getattr(self.fn, '__qualname__', self.fn)!r})"
@@ -155,6 +211,11 @@ class Timeline:
     t_end: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ids: itertools.count = field(default_factory=itertools.count, repr=False)
+    # tasks started and not yet ended, keyed by (pid, thread, start): what a live picture
+    # draws as growing bars (see begin); add() removes a task's entry when its event arrives
+    _running: dict[tuple[int, str, float], Event] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # -- the wall-clock frame -------------------------------------------------------
     def __enter__(self) -> Timeline:
@@ -179,6 +240,24 @@ class Timeline:
         """File one event (thread-safe)."""
         with self._lock:
             self.events.append(event)
+            self._running.pop((event.pid, event.thread, event.start), None)
+
+    def begin(self, task_id: Any, label: str, start: float, thread: str | None = None) -> None:
+        """Note that a task started (its event comes later, through :meth:`add`).
+
+        Only a live picture reads these (:meth:`running`); :meth:`track` and
+        :func:`concurrency_lab.work.aio.track` call it for you.
+        """
+        name = threading.current_thread().name if thread is None else thread
+        with self._lock:
+            self._running[(os.getpid(), name, start)] = Event(
+                task_id, label, os.getpid(), name, start, start
+            )
+
+    def running(self) -> list[Event]:
+        """Tasks started and not ended yet, each as an Event whose ``end`` is its start."""
+        with self._lock:
+            return list(self._running.values())
 
     def track(self, fn: Callable[..., T], label: str | None = None) -> Callable[..., T]:
         """Return ``fn`` wrapped so that every call, in any thread, records an event here.
@@ -194,6 +273,7 @@ class Timeline:
         def tracked(*args: Any, **kwargs: Any) -> T:
             task_id = args[0] if args else next(self._ids)
             start = time.perf_counter()
+            self.begin(task_id, name, start)
             ok = False
             try:
                 result = fn(*args, **kwargs)

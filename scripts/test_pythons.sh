@@ -2,14 +2,17 @@
 # make test-pythons: run the course's `make test` under every Python >= 3.11 on this machine.
 #
 # For each interpreter found, this script
-#   1. makes a fresh clone of the repository's committed HEAD (uncommitted edits are not
-#      tested: the clone is what a student would get),
+#   1. makes a fresh clone of the repository at the commit HEAD pointed to when the script
+#      started (uncommitted edits are not tested: the clone is what a student would get;
+#      every interpreter tests the same commit even if others commit meanwhile),
 #   2. runs `make install PYTHON=<interpreter>` in the clone (the Makefile creates .venv with
 #      that interpreter and installs requirements.txt exactly as for a student),
-#   3. runs `make test PYTHON=<interpreter>` there (ruff, unit tests, nbval, start methods),
+#   3. runs `make lint`, then the tests: `make -o lint test PYTHON=<interpreter>` (lint done
+#      already, so the tests run and are reported even when ruff complains; ruff's verdict,
+#      the same on every interpreter, gets a column of its own),
 # one interpreter after the other (the suite already uses every core), and ends with a table:
-# exact version, default multiprocessing start method, GIL, install, pytest's closing line,
-# seconds.
+# exact version, default multiprocessing start method, GIL, install, ruff, pytest's closing
+# line, seconds, and the machine's load (timing-sensitive tests suffer on a busy machine).
 #
 # Where the interpreters come from:
 #   - pyenv: $(pyenv root)/versions/*/bin/python3, those >= 3.11 (3.11, 3.12, 3.13 here);
@@ -22,11 +25,15 @@
 #     (find-links, file:// indexes) and copies the host's pip configuration, CA bundle and
 #     resolv.conf in, so pip inside sees the same indexes; it unmounts on exit.
 #
-# Usage: scripts/test_pythons.sh [--only 3.14[,3.15]]... [--keep] [--list]
+# Usage: scripts/test_pythons.sh [--only 3.14[,3.15]]... [--keep] [--list] [--commit REF]
+#                                [--timeout SECONDS]
 #   --only V   test only interpreters whose version is V or starts with V. (repeatable,
 #              comma-separated lists allowed: --only 3.11,3.14)
 #   --keep     keep the clones (with their .venv) for debugging; their paths are printed
 #   --list     only list the interpreters that would be tested (version, start method, GIL)
+#   --commit R test commit R instead of HEAD
+#   --timeout S stop a test run (and an install) after S seconds, default
+#              $TEST_PYTHONS_TIMEOUT or 1800: a hung suite must not block the others
 # Logs of every install and test run go to $TEST_PYTHONS_LOGDIR (default: a new folder
 # /tmp/test-pythons-<date>); the path is printed. Exit status: 0 if every interpreter
 # installed and passed, 1 if any failed, 2 for a usage error or no interpreter found.
@@ -42,6 +49,8 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 ONLY=()
 KEEP=0
 LIST=0
+REF=HEAD
+TIMEOUT=${TEST_PYTHONS_TIMEOUT:-1800}
 while (($#)); do
     case $1 in
         --only) [[ $# -ge 2 ]] || { echo "--only needs a version, e.g. --only 3.14" >&2; exit 2; }
@@ -49,13 +58,20 @@ while (($#)); do
         --only=*) IFS=, read -ra more <<<"${1#--only=}"; ONLY+=("${more[@]}"); shift ;;
         --keep) KEEP=1; shift ;;
         --list) LIST=1; shift ;;
+        --commit) [[ $# -ge 2 ]] || { echo "--commit needs a ref" >&2; exit 2; }
+                  REF=$2; shift 2 ;;
+        --commit=*) REF=${1#--commit=}; shift ;;
+        --timeout) [[ ${2:-} =~ ^[0-9]+$ ]] || { echo "--timeout needs seconds" >&2; exit 2; }
+                   TIMEOUT=$2; shift 2 ;;
+        --timeout=*) TIMEOUT=${1#--timeout=}; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 REPO=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
-COMMIT=$(git -C "$REPO" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M')
+SHA=$(git -C "$REPO" rev-parse --verify "$REF^{commit}")
+COMMIT=$(git -C "$REPO" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M' "$SHA")
 LOGDIR=${TEST_PYTHONS_LOGDIR:-${TMPDIR:-/tmp}/test-pythons-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$LOGDIR"
 
@@ -215,16 +231,19 @@ if printf '%s\n' "${FOUND[@]}" | grep -q '|chroot|'; then
 fi
 
 # run_in KIND DIR CMD...: run CMD in DIR, on the host or inside the chroot (DIR is then a
-# path inside the chroot).
+# path inside the chroot), under `timeout` when RUN_TIMEOUT is set (exit 124 then; timeout
+# signals its whole process group: make, pytest and its workers).
+RUN_TIMEOUT=
 run_in() {
-    local kind=$1 dir=$2
+    local kind=$1 dir=$2 pre=()
     shift 2
+    [[ -n $RUN_TIMEOUT ]] && pre=(timeout -k 30 "$RUN_TIMEOUT")
     if [[ $kind == chroot ]]; then
         # shellcheck disable=SC2016  # $1 and $@ are the inner bash's arguments
-        chroot "$CHROOT" /usr/bin/env -i "${CHROOT_ENV[@]}" \
+        "${pre[@]}" chroot "$CHROOT" /usr/bin/env -i "${CHROOT_ENV[@]}" \
             /bin/bash -c 'cd "$1" && shift && exec "$@"' run_in "$dir" "$@"
     else
-        (cd "$dir" && exec "$@")
+        (cd "$dir" && exec "${pre[@]}" "$@")
     fi
 }
 
@@ -261,7 +280,7 @@ has_lint() { grep -qE '^test:.*\blint\b' "$1/Makefile" && grep -qE '^lint:' "$1/
 if ((LIST)); then
     rmdir "$LOGDIR" 2>/dev/null || true
 else
-    echo "testing $REPO at $COMMIT"
+    echo "testing $REPO at $COMMIT ($SHA), timeout $TIMEOUT s per step"
     echo "logs: $LOGDIR"
 fi
 ROWS=()      # tab-separated table rows
@@ -294,6 +313,8 @@ for entry in "${FOUND[@]}"; do
     fi
     CLONES+=("$tmp")
     git clone -q "$REPO" "$tmp/repo"
+    git -C "$tmp/repo" checkout -q --detach "$SHA"   # in the clone: the commit pinned above
+    RUN_TIMEOUT=$TIMEOUT
 
     echo "== Python $version ($kind: $py): start method $start, GIL $gil"
     install_log=$LOGDIR/$version-install.log
@@ -354,6 +375,7 @@ for entry in "${FOUND[@]}"; do
             fail_log=$test_log
         fi
         if ((rc == 0)); then status=pass; else status=FAIL; FAILED=1; fi
+        ((rc == 124)) && result="TIMEOUT after $TIMEOUT s; $result"
         tests="$status: $result"
         echo "   tests: $tests, $test_s s, load $load (log: $test_log)"
         # Name the failing tests right here (pytest's short summary).
@@ -364,7 +386,13 @@ for entry in "${FOUND[@]}"; do
         tail -n 15 "$fail_log" | sed 's/^/     /'
     fi
     ROWS+=("$version	$start	$gil	$install ($install_s s)	$lint	$tests	$test_s	$load")
-    ((KEEP)) && echo "   clone kept: $tmp/repo"
+    RUN_TIMEOUT=
+    if ((KEEP)); then
+        echo "   clone kept: $tmp/repo"
+    else
+        rm -rf "$tmp"   # now, not at the end: each clone's .venv is a few hundred MB
+        CLONES=("${CLONES[@]:0:${#CLONES[@]}-1}")
+    fi
 done
 
 ((LIST)) && exit 0
@@ -376,7 +404,7 @@ fi
 # ---- table ----------------------------------------------------------------------------------
 HEADER="python	start method	GIL enabled	install (s)	ruff	tests	test s	load"
 echo
-echo "make test at $COMMIT"
+echo "make test at $COMMIT ($SHA)"
 printf '%s\n' "$HEADER" "${ROWS[@]}" | awk -F'\t' '
     { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
       if (NF > nf) nf = NF }

@@ -175,3 +175,22 @@ def test_bad_files_do_not_disturb_the_dataset(tmp_path: Path) -> None:
     write_bad_files(tmp_path)
     assert make_dataset(tmp_path, n_files=3, rows=10) == paths
     assert len(list(tmp_path.glob("broken_*.csv"))) == 3
+
+
+def test_data_dir_follows_the_environment_then_the_checkout_then_a_user_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path / "mine"))
+    assert data.data_dir() == tmp_path / "mine"
+    monkeypatch.delenv(data.DATA_ENV_VAR)
+    assert data.data_dir() == Path(data.__file__).resolve().parents[2] / "data"  # a checkout
+    # installed: the package sits in site-packages, with no pyproject.toml next to it
+    installed = tmp_path / "site-packages" / "concurrency_lab" / "work" / "data.py"
+    installed.parent.mkdir(parents=True)
+    monkeypatch.setattr(data, "__file__", str(installed))
+    monkeypatch.setattr(data.os, "name", "posix")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert data.data_dir() == tmp_path / "cache" / "concurrency-lab" / "data"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data.data_dir() == tmp_path / "home" / ".cache" / "concurrency-lab" / "data"

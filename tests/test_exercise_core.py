@@ -299,8 +299,9 @@ def test_probe_records_numpy_ids_and_stops_when_the_check_gives_up() -> None:
     stuck = [t for t in set(threading.enumerate()) - before if t.name == "check-student-code"]
     assert stuck  # the watchdog gave up on it...
     for t in stuck:
-        t.join(1.0)  # the probe task noticed its folder was gone and stopped
-    assert time.perf_counter() - started < 2 and not any(t.is_alive() for t in stuck)
+        t.join(4.0)  # the probe task noticed its folder was gone and stopped...
+    assert not any(t.is_alive() for t in stuck)
+    assert time.perf_counter() - started < 4.5  # ...long before its 5 s were up
 
 
 def test_value_problem_accepts_any_real_and_gives_feedback_only_on_a_match() -> None:

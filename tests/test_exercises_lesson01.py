@@ -173,6 +173,18 @@ Q2_RIGHT = {
             def elapsed(self):
                 return self.t1 - self.t0
         """,
+    "clock_gettime(CLOCK_MONOTONIC), a class attribute clock": """
+        class Timer:
+            clock = time.perf_counter
+
+            def __enter__(self):
+                self.t0 = time.clock_gettime(time.CLOCK_MONOTONIC)
+                self.c0 = self.clock()
+                return self
+
+            def __exit__(self, *exc):
+                self.elapsed = time.clock_gettime(time.CLOCK_MONOTONIC) - self.t0
+        """,
     "beginner-verbose": """
         class Timer:
             def __init__(self):
@@ -220,6 +232,27 @@ Q2_WRONG = {
     "from time import time": (
         "from time import time\n"
         + _timer("self.start = time(); return self", "self.elapsed = time() - self.start"),
+        ("system clock",),
+    ),
+    "a class attribute clock = time.time": (
+        """
+        class Timer:
+            clock = time.time
+
+            def __enter__(self):
+                self.start = self.clock()
+                return self
+
+            def __exit__(self, *exc):
+                self.elapsed = self.clock() - self.start
+        """,
+        ("system clock",),
+    ),
+    "clock_gettime(CLOCK_REALTIME)": (
+        _timer(
+            "self.start = time.clock_gettime(time.CLOCK_REALTIME); return self",
+            "self.elapsed = time.clock_gettime(time.CLOCK_REALTIME) - self.start",
+        ),
         ("system clock",),
     ),
     "datetime.now()": (
@@ -451,6 +484,13 @@ Q3_WRONG = {
     "CPU clock for both": (
         _measure("c = time.process_time(); fn(); d = time.process_time() - c\nreturn d, d"),
         ("you returned wall = ",),
+    ),
+    "start minus end": (
+        _measure(
+            "w, c = time.perf_counter(), time.process_time()\nfn()\n"
+            "return w - time.perf_counter(), c - time.process_time()"
+        ),
+        ("negative",),
     ),
     "milliseconds of wall": (
         _measure(

@@ -36,6 +36,11 @@ from concurrency_lab.exercises.worker_modules import import_time_code, writefile
 
 NOTEBOOK = q1.notebook
 
+HANG_GUARD = 15.0
+"""Seconds after which a check counts as stuck. Check times are a goal (≤ 2 s on a quiet
+machine, measured and reported separately), not something a test may assert: a busy
+machine stretches them, and a test must not be flippable by load."""
+
 
 def judge(question: str, name: str, *cells: str) -> tuple[Verdict, float]:
     """Run ``cells`` as a notebook would, then ``qN.verdict(name)`` in a cell of its own."""
@@ -176,7 +181,7 @@ Q1_WRONG = {
             with multiprocessing.Pool(2) as pool:
                 return list(pool.imap_unordered(task, items))
         """,
-        ("in finishing order, not input order",),
+        ("input order", "imap_unordered and as_completed give results as they finish"),
     ),
     "as_completed": (
         """
@@ -186,7 +191,7 @@ Q1_WRONG = {
                 futures = [executor.submit(task, item) for item in items]
                 return [f.result() for f in as_completed(futures)]
         """,
-        ("in finishing order, not input order",),
+        ("input order", "imap_unordered and as_completed give results as they finish"),
     ),
     "the futures themselves": (
         """
@@ -223,7 +228,7 @@ def test_q1_right_answers_pass(name: str) -> None:
     verdict, took = judge("q1", "parallel_map", Q1_RIGHT[name])
     assert_right(verdict)
     assert "at the same time" in verdict.plain()
-    assert took < 2.0, took
+    assert took < HANG_GUARD, took
 
 
 @pytest.mark.parametrize("name", list(Q1_WRONG))
@@ -231,7 +236,7 @@ def test_q1_wrong_answers_are_named(name: str) -> None:
     cell, phrases = Q1_WRONG[name]
     verdict, took = judge("q1", "parallel_map", cell)
     assert_wrong(verdict, *phrases)
-    assert took < 2.0, took
+    assert took < HANG_GUARD, took
 
 
 def test_q1_waiting_for_each_result_is_named() -> None:
@@ -251,7 +256,7 @@ def test_q1_waiting_for_each_result_is_named() -> None:
     text = verdict.plain()
     assert "never at the same time" in text or "single worker process" in text, text
     assert "submit" in text
-    assert took < 3.0, took
+    assert took < HANG_GUARD, took
 
 
 def test_q1_stub_is_not_attempted() -> None:
@@ -398,19 +403,24 @@ count_primes = lambda limit: count_the_primes(limit)  # noqa: E731
 }
 
 
-def judge_module(body: str | None) -> tuple[Verdict, float]:
-    """``%%writefile`` a module of its own name, import count_primes from it, check it."""
+def judge_module(body: str | None, *, imported_first: str | None = None) -> tuple[Verdict, float]:
+    """``%%writefile`` a module of its own name, import count_primes from it, check it.
+
+    ``imported_first``: the file as it was when the import cell ran (then ``body`` is
+    written by running the ``%%writefile`` cell again, and only the check cell re-runs).
+    """
     module = f"primes_worker_{uuid.uuid4().hex[:8]}"
     if body is None:
         filename, body = writefile_parts(solution_from_notebook(NOTEBOOK, "q2"))
         assert filename == "primes_worker.py"
+    cells = [
+        f"%%writefile {module}.py\n{imported_first or body}",
+        f"from {module} import count_primes",
+    ]
+    if imported_first is not None:
+        cells.append(f"%%writefile {module}.py\n{body}")
     try:
-        return judge(
-            "q2",
-            "count_primes",
-            f"%%writefile {module}.py\n{body}",
-            f"from {module} import count_primes",
-        )
+        return judge("q2", "count_primes", *cells)
     finally:
         sys.modules.pop(module, None)
 
@@ -422,15 +432,17 @@ def test_q2_right_answers_pass(name: str) -> None:
     verdict, took = judge_module(Q2_RIGHT[name])
     assert_right(verdict)
     assert "spawned worker" in verdict.plain()
-    assert took < 2.0, took
+    assert took < HANG_GUARD, took
 
 
 @pytest.mark.parametrize("name", list(Q2_WRONG))
 def test_q2_wrong_answers_are_named(name: str) -> None:
     body, phrases = Q2_WRONG[name]
-    verdict, took = judge_module(body)
+    # a module that does work on import: the notebook imported it before that line was added
+    first = Q2_RIGHT["verbose loops"] if "on import" in name else None
+    verdict, took = judge_module(body, imported_first=first)
     assert_wrong(verdict, *phrases)
-    assert took < 2.0, took
+    assert took < HANG_GUARD, took
 
 
 def test_q2_the_notebooks_own_function_is_refused_without_a_pool() -> None:
@@ -443,7 +455,7 @@ def test_q2_the_notebooks_own_function_is_refused_without_a_pool() -> None:
     assert_wrong(
         verdict, "defined in a notebook cell", "'__main__'", "%%writefile primes_worker.py"
     )
-    assert took < 0.5
+    assert took < HANG_GUARD / 5, took  # no pool started
 
 
 def test_q2_stub_is_not_attempted() -> None:
@@ -605,7 +617,7 @@ def test_q3_right_answers_pass(name: str) -> None:
     verdict, took = judge("q3", "chunksize", Q3_RIGHT[name])
     assert_right(verdict)
     assert "chunksize 1:" in verdict.plain()
-    assert took < 2.0, took
+    assert took < HANG_GUARD, took
 
 
 @pytest.mark.parametrize("name", list(Q3_WRONG))
@@ -613,7 +625,7 @@ def test_q3_wrong_answers_are_refused_without_timing(name: str) -> None:
     cell, phrases = Q3_WRONG[name]
     verdict, took = judge("q3", "chunksize", cell)
     assert_wrong(verdict, *phrases)
-    assert took < 0.1, took
+    assert took < HANG_GUARD / 5, took  # no pool started
 
 
 def test_q3_not_attempted() -> None:
@@ -696,3 +708,26 @@ if True:
         "line 9: results = pool.map(abs, [1])",
     ]
     assert import_time_code("def broken(:\n") == []  # importing it reports the error
+
+
+def test_q1_a_hanging_answer_is_reported_and_its_pool_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import concurrency_lab.exercises.lesson04 as lesson04
+
+    monkeypatch.setattr(lesson04, "Q1_TIMEOUT", 3.0)
+    verdict, took = judge(
+        "q1",
+        "parallel_map",
+        """
+        import threading
+        from concurrent.futures import ProcessPoolExecutor
+        def parallel_map(task, items):
+            executor = ProcessPoolExecutor(2)
+            futures = [executor.submit(task, item) for item in items]
+            threading.Event().wait(20)  # forgot to collect the results: waits for nothing
+            return [f.result() for f in futures]
+        """,
+    )
+    assert_wrong(verdict, "did not finish within 3 seconds", "stopped the 2 worker process(es)")
+    assert took < HANG_GUARD, took

@@ -34,6 +34,11 @@ from concurrency_lab.exercises.worker_modules import import_time_code, writefile
 
 NOTEBOOK = q1.notebook
 
+HANG_GUARD = 15.0
+"""Seconds after which a check counts as stuck. Check times are a goal (≤ 2 s on a quiet
+machine, measured and reported separately), not something a test may assert: a busy
+machine stretches them, and a test must not be flippable by load."""
+
 
 def judge(question: str, name: str, *cells: str) -> tuple[Verdict, float]:
     """Run ``cells`` as a notebook would, then ``qN.verdict(name)`` in a cell of its own."""
@@ -290,7 +295,7 @@ def test_q1_right_answers_pass(name: str) -> None:
     verdict, took = judge("q1", "batch_files", Q1_RIGHT[name])
     assert_right(verdict)
     assert "remainders of 2 and 3" in verdict.plain()
-    assert took < 2.0
+    assert took < HANG_GUARD, took
 
 
 @pytest.mark.parametrize("name", list(Q1_WRONG))
@@ -298,7 +303,7 @@ def test_q1_wrong_answers_are_named(name: str) -> None:
     cell, phrases = Q1_WRONG[name]
     verdict, took = judge("q1", "batch_files", cell)
     assert_wrong(verdict, *phrases)
-    assert took < 2.0
+    assert took < HANG_GUARD, took
 
 
 def test_q1_stub_is_not_attempted() -> None:
@@ -548,7 +553,7 @@ def test_q2_right_answers_pass(name: str) -> None:
     assert_right(verdict)
     assert "n_processes=3: 3 batch(es)" in verdict.plain()
     assert "n_processes=1: 1 batch(es)" in verdict.plain()
-    assert took < 2.0, took
+    assert took < HANG_GUARD, took
 
 
 @pytest.mark.parametrize("name", list(Q2_WRONG))
@@ -556,8 +561,7 @@ def test_q2_wrong_answers_are_named(name: str) -> None:
     body, phrases = Q2_WRONG[name]
     verdict, took = judge_main(body)
     assert_wrong(verdict, *phrases)
-    limit = 3.0 if name == "one batch at a time" else 2.0  # waits Q2_HOLD_LIMIT for a sibling
-    assert took < limit, took
+    assert took < HANG_GUARD, took
 
 
 def test_q2_a_main_defined_in_a_cell_is_refused_without_a_pool() -> None:
@@ -573,7 +577,7 @@ def test_q2_a_main_defined_in_a_cell_is_refused_without_a_pool() -> None:
         """,
     )
     assert_wrong(verdict, "defined in a notebook cell", "project_worker.py")
-    assert took < 0.5
+    assert took < HANG_GUARD / 5, took  # no pool started
 
 
 def test_q2_stub_and_edited_file() -> None:
@@ -798,7 +802,7 @@ def test_q3_right_answers_pass(name: str) -> None:
     verdict, took = judge("q3", "balanced_batches", Q3_RIGHT[name])
     assert_right(verdict)
     assert "empty files (size 0) included" in verdict.plain()
-    assert took < 2.0
+    assert took < HANG_GUARD, took
 
 
 @pytest.mark.parametrize("name", list(Q3_WRONG))
@@ -806,7 +810,7 @@ def test_q3_wrong_answers_are_named(name: str) -> None:
     cell, phrases = Q3_WRONG[name]
     verdict, took = judge("q3", "balanced_batches", cell)
     assert_wrong(verdict, *phrases)
-    assert took < 2.0
+    assert took < HANG_GUARD, took
 
 
 def test_q3_cases_separate_lpt_from_counting_every_time() -> None:
@@ -835,3 +839,25 @@ def test_the_exercise_writes_a_stub_module() -> None:
     assert filename == "project_worker.py"
     assert "def main(file_paths, n_processes):" in body and "raise NotImplementedError()" in body
     assert import_time_code(body) == []
+
+
+def test_q2_a_hanging_main_is_reported_and_its_pool_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import concurrency_lab.exercises.lesson05 as lesson05
+
+    monkeypatch.setattr(lesson05, "Q2_TIMEOUT", 3.0)
+    verdict, _ = judge_main(
+        """
+import threading
+
+
+def main(file_paths, n_processes):
+    batches = batch_files(file_paths, n_processes)
+    pool = ProcessPoolExecutor(max_workers=n_processes)
+    futures = [pool.submit(run, b, i) for i, b in enumerate(batches)]
+    threading.Event().wait(20)  # waits for nothing
+    return combine(f.result() for f in futures)
+"""
+    )
+    assert_wrong(verdict, "did not finish within 3 seconds", "stopped the 3 worker process(es)")

@@ -1,12 +1,17 @@
-"""Lesson 07 checks: the model answers pass, realistic wrong answers fail *specifically*.
+"""Lesson 07 checks: right answers pass in many idioms, wrong ones fail *specifically*.
 
 q1 needs a Dask cluster: one LocalCluster serves the whole module (the check reuses the
 client :func:`concurrency_lab.view.cluster.connect` made, as it does in the exercise notebook).
+Its answers run as notebook cells (:func:`concurrency_lab.dev.cells.run_cells`), the client
+taken from ``current_client()`` as the notebook's set-up cell made it. All q1 answers are
+judged in one test (Dask start-up is the expensive part; each check takes well under a
+second once the cluster runs).
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,17 +23,33 @@ from concurrency_lab.dev.answers import (
     assert_passes,
     solution_namespace,
 )
+from concurrency_lab.dev.cells import run_cells
+from concurrency_lab.exercises.core import Verdict, solution_from_notebook
 from concurrency_lab.exercises.lesson07 import (
     Q2_CASES,
     expected_files_per_task,
     q1,
     q2,
+    q2_cases,
     q3,
 )
 from concurrency_lab.view.cluster import connect, current_client
 from concurrency_lab.work import project
 
 SETUP: dict[str, Any] = {"project": project, "math": math}
+NOTEBOOK = q1.notebook
+
+HANG_GUARD = 15.0
+"""Seconds after which a check counts as stuck. Check times are a goal (≤ 2 s on a quiet
+machine, measured and reported separately), not something a test may assert: a busy
+machine stretches them, and a test must not be flippable by load."""
+CELL_SETUP = """
+import math
+from concurrency_lab.exercises.lesson07 import q1
+from concurrency_lab.view.cluster import current_client
+from concurrency_lab.work import project
+client = current_client()
+"""
 
 
 def _stub(*args: Any) -> None:
@@ -41,11 +62,200 @@ def client() -> Iterator[Any]:
         yield c
 
 
+def judge_q1(cell: str) -> tuple[Verdict, float]:
+    ns = run_cells(
+        CELL_SETUP,
+        cell,
+        "import time as _t\n_start = _t.perf_counter()\nverdict = q1.verdict(total_on_cluster)\n"
+        "_took = _t.perf_counter() - _start",
+    )
+    return ns["verdict"], ns["_took"]
+
+
 # ------------------------------------------------------------------ q1: on the cluster
-def test_q1_model_answer_reuses_the_notebooks_client(client: Any) -> None:
+Q1_RIGHT = {
+    "model": solution_from_notebook(NOTEBOOK, "q1"),
+    "submit one by one": """
+        def total_on_cluster(client, batches):
+            futures = [client.submit(project.run, b, i) for i, b in enumerate(batches)]
+            return client.submit(project.combine, futures).result()
+    """,
+    "dask.delayed": """
+        import dask
+        def total_on_cluster(client, batches):
+            parts = [dask.delayed(project.run)(b, i) for i, b in enumerate(batches)]
+            return dask.delayed(project.combine)(parts).compute()
+    """,
+    "client.compute on a delayed": """
+        from dask import delayed
+        def total_on_cluster(client, batches):
+            parts = [delayed(project.run)(batch, n) for n, batch in enumerate(batches)]
+            return client.compute(delayed(project.combine)(parts)).result()
+    """,
+    "the executor for the reduction": """
+        def total_on_cluster(client, batches):
+            futures = client.map(project.run, batches, range(len(batches)))
+            executor = client.get_executor()
+            return executor.submit(project.combine, futures).result()
+    """,
+    "verbose, gather of the final future": """
+        def total_on_cluster(client, batches):
+            partial_futures = []
+            batch_id = 0
+            for batch in batches:
+                partial_futures.append(client.submit(project.run, batch, batch_id))
+                batch_id = batch_id + 1
+            total_future = client.submit(project.combine, partial_futures)
+            total = client.gather(total_future)
+            return total
+    """,
+}
+
+Q1_WRONG = {
+    "all in the notebook": (
+        """
+        def total_on_cluster(client, batches):
+            return project.combine([project.run(b, i) for i, b in enumerate(batches)])
+        """,
+        ("no batch ran on the cluster", "client.map"),
+    ),
+    "only combine on the cluster": (
+        """
+        def total_on_cluster(client, batches):
+            partials = [project.run(b, i) for i, b in enumerate(batches)]
+            return client.submit(project.combine, partials).result()
+        """,
+        ("no batch ran on the cluster",),
+    ),
+    "one big task": (
+        """
+        def total_on_cluster(client, batches):
+            paths = [p for b in batches for p in b]
+            return client.submit(project.run_sequential, paths).result()
+        """,
+        ("in one task", "no task per batch"),
+    ),
+    "gathered, combined here": (
+        """
+        def total_on_cluster(client, batches):
+            futures = client.map(project.run, batches, range(len(batches)))
+            return project.combine(client.gather(futures))
+        """,
+        ("combine ran in this process", "submit(project.combine"),
+    ),
+    "gathered, submitted back": (
+        """
+        def total_on_cluster(client, batches):
+            futures = client.map(project.run, batches, range(len(batches)))
+            partials = client.gather(futures)
+            return client.submit(project.combine, partials).result()
+        """,
+        ("its inputs came from the notebook", "futures themselves"),
+    ),
+    "the executor's map, then combine on the cluster": (
+        """
+        def total_on_cluster(client, batches):
+            executor = client.get_executor()
+            partials = list(executor.map(project.run, batches, range(len(batches))))
+            return client.submit(project.combine, partials).result()
+        """,
+        ("its inputs came from the notebook",),
+    ),
+    "a warm-up task, then combine here": (
+        """
+        def total_on_cluster(client, batches):
+            client.submit(sum, [1, 2, 3]).result()  # warm up the workers
+            futures = client.map(project.run, batches, range(len(batches)))
+            return project.combine([f.result() for f in futures])
+        """,
+        ("combine ran in this process",),
+    ),
+    "partials printed on the way": (
+        """
+        def total_on_cluster(client, batches):
+            futures = client.map(project.run, batches, range(len(batches)))
+            for f in futures:
+                print(f.result().files, end=" ")
+            return client.submit(project.combine, futures).result()
+        """,
+        ("also travelled back to the notebook", "4 of the 4"),
+    ),
+    "one task per file": (
+        """
+        def total_on_cluster(client, batches):
+            paths = [p for b in batches for p in b]
+            futures = client.map(project.run, [[p] for p in paths], range(len(paths)))
+            return client.submit(project.combine, futures).result()
+        """,
+        ("12 partial result(s) for 4 batches",),
+    ),
+    "every batch id 0": (
+        """
+        def total_on_cluster(client, batches):
+            return client.submit(project.combine, client.map(project.run, batches)).result()
+        """,
+        ("batch ids were [0, 0, 0, 0]",),
+    ),
+    "the first batch dropped": (
+        """
+        def total_on_cluster(client, batches):
+            futures = client.map(project.run, batches[1:], range(1, len(batches)))
+            return client.submit(project.combine, futures).result()
+        """,
+        ("not equal to the sequential", "files:"),
+    ),
+    "a future returned": (
+        """
+        def total_on_cluster(client, batches):
+            futures = client.map(project.run, batches, range(len(batches)))
+            return client.submit(project.combine, futures)
+        """,
+        ("returned a Future", ".result()"),
+    ),
+    "the partials returned": (
+        """
+        def total_on_cluster(client, batches):
+            return client.gather(client.map(project.run, batches, range(len(batches))))
+        """,
+        ("4 partial results", "project.combine"),
+    ),
+    "paths the workers cannot see": (
+        """
+        def total_on_cluster(client, batches):
+            elsewhere = [[f"/nowhere/{i}.csv" for i, _ in enumerate(b)] for b in batches]
+            futures = client.map(project.run, elsewhere, range(len(batches)))
+            return client.submit(project.combine, futures).result()
+        """,
+        ("cannot see this machine's files",),
+    ),
+}
+
+
+def test_q1_answers_as_cells(client: Any) -> None:
+    """Every q1 answer, right and wrong, on one cluster; each check well under 2 s."""
     assert current_client() is client
-    assert_passes(q1, solution_namespace(q1.notebook, "q1", **SETUP)["total_on_cluster"])
+    slowest = 0.0
+    problems = []
+    for name, cell in Q1_RIGHT.items():
+        verdict, took = judge_q1(cell)
+        slowest = max(slowest, took)
+        if verdict.status != "passed":
+            problems.append(f"{name}: expected ✓, got\n{verdict.plain()}")
+    for name, (cell, phrases) in Q1_WRONG.items():
+        verdict, took = judge_q1(cell)
+        slowest = max(slowest, took)
+        text = verdict.plain()
+        if verdict.status != "failed" or not all(p.lower() in text.lower() for p in phrases):
+            problems.append(f"{name}: expected ✗ with {phrases}, got\n{text}")
+    assert not problems, "\n\n".join(problems)
     assert current_client() is client  # the check started no cluster of its own
+    assert (
+        client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins)).count(
+            "concurrency-lab-q1-recorder"
+        )
+        == 0
+    )  # the check's plugin is gone
+    assert slowest < HANG_GUARD, slowest
 
 
 def test_q1_stub_is_not_attempted(client: Any) -> None:
@@ -53,78 +263,12 @@ def test_q1_stub_is_not_attempted(client: Any) -> None:
     assert_not_attempted(q1, None)
 
 
-def test_q1_submit_one_by_one_and_the_executor_also_pass(client: Any) -> None:
-    def one_by_one(client, batches):
-        futures = [client.submit(project.run, b, i) for i, b in enumerate(batches)]
-        return client.submit(project.combine, futures).result()
-
-    def executor_then_remote_combine(client, batches):
-        executor = client.get_executor()
-        partials = list(executor.map(project.run, batches, range(len(batches))))
-        return client.submit(project.combine, partials).result()
-
-    assert_passes(q1, one_by_one)
-    assert_passes(q1, executor_then_remote_combine)
-
-
-def test_q1_work_done_in_the_notebook_is_named(client: Any) -> None:
-    def all_local(client, batches):
-        return project.combine([project.run(b, i) for i, b in enumerate(batches)])
-
-    def only_combine_remote(client, batches):
-        partials = [project.run(b, i) for i, b in enumerate(batches)]
-        return client.submit(project.combine, partials).result()
-
-    def one_big_task(client, batches):
-        paths = [p for b in batches for p in b]
-        return client.submit(project.run_sequential, paths).result()
-
-    assert_fails(q1, all_local, "nothing ran on the cluster", "client.map")
-    assert_fails(q1, only_combine_remote, "ran only 1 task(s) (combine) for 4 batches")
-    assert_fails(q1, one_big_task, "ran only 1 task(s) (run_sequential)")
-
-
-def test_q1_combine_in_the_notebook_is_named(client: Any) -> None:
-    def gather_then_combine(client, batches):
-        futures = client.map(project.run, batches, range(len(batches)))
-        return project.combine(client.gather(futures))
-
-    assert_fails(q1, gather_then_combine, "combine ran in this process", "submit(project.combine")
-
-
-def test_q1_wrong_values_and_types(client: Any) -> None:
-    def drops_first_batch(client, batches):
-        futures = client.map(project.run, batches[1:], range(1, len(batches)))
-        return client.submit(project.combine, futures).result()
-
-    def returns_future(client, batches):
-        futures = client.map(project.run, batches, range(len(batches)))
-        return client.submit(project.combine, futures)
-
-    def returns_partials(client, batches):
-        return client.gather(client.map(project.run, batches, range(len(batches))))
-
-    def forgets_batch_ids(client, batches):
-        return client.submit(project.combine, client.map(project.run, batches)).result()
-
-    def workers_see_other_files(client, batches):
-        elsewhere = [[f"/nowhere/{i}.csv" for i, _ in enumerate(b)] for b in batches]
-        futures = client.map(project.run, elsewhere, range(len(batches)))
-        return client.submit(project.combine, futures).result()
-
-    assert_fails(q1, drops_first_batch, "not equal to the sequential", "files:")
-    assert_fails(q1, workers_see_other_files, "cannot see this machine's files")
-    assert_fails(q1, returns_future, "returned a Future", ".result()")
-    assert_fails(q1, returns_partials, "4 partial results", "project.combine")
-    # every batch gets id 0: the totals are still right, which is the point of ids being
-    # bookkeeping only; the answer passes (combine sorts by id, it does not need them unique)
-    assert_passes(q1, forgets_batch_ids)
-
-
 # ------------------------------------------------------------------ q2: files per task
 def test_q2_model_answer_and_cases() -> None:
     assert_passes(q2, solution_namespace(q1.notebook, "q2", **SETUP)["files_per_task"])
     assert [expected_files_per_task(*c) for c in Q2_CASES] == [7, 234, 13, 1, 1]
+    a, b = q2_cases(random.Random(1)), q2_cases(random.Random(2))
+    assert a[: len(Q2_CASES)] == list(Q2_CASES) and a != b
 
 
 def test_q2_stub_is_not_attempted() -> None:
@@ -143,8 +287,26 @@ def test_q2_written_differently_passes() -> None:
             max(1, min(math.ceil(overhead / seconds_per_file * 10), math.ceil(n_files / n_workers)))
         )
 
+    def numpy_int(n_files, seconds_per_file, overhead, n_workers):
+        import numpy as np
+
+        hide = np.ceil(10 * overhead / seconds_per_file).astype(np.int64)
+        return np.int64(max(1, min(hide, -(-n_files // n_workers))))
+
+    def verbose(n_files, seconds_per_file, overhead, n_workers):
+        needed = 10 * overhead / seconds_per_file
+        files = math.ceil(needed)
+        equal_share = math.ceil(n_files / n_workers)
+        if files > equal_share:
+            files = equal_share
+        if files < 1:
+            files = 1
+        return files
+
     assert_passes(q2, with_a_loop)
     assert_passes(q2, float_result)
+    assert_passes(q2, numpy_int)
+    assert_passes(q2, verbose)
 
 
 def test_q2_wrong_answers_name_the_broken_rule() -> None:

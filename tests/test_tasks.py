@@ -101,18 +101,6 @@ def test_every_task_runs_in_a_pool_under(method: str, monkeypatch: pytest.Monkey
         assert list(pool.map(nominal_duration, range(5), timeout=30)) == [1, 1, 2, 1, 3]
 
 
-def test_importing_tasks_imports_nothing_heavy() -> None:
-    code = (
-        "import sys, concurrency_lab.work.tasks, concurrency_lab.work.timeline, "
-        "concurrency_lab.work.probes\n"
-        "heavy = [m for m in ('matplotlib', 'ipywidgets', 'IPython', 'numpy', 'tqdm') "
-        "if m in sys.modules]\n"
-        "print(heavy)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 def test_say_writes_each_line_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
     writes: list[str] = []
 

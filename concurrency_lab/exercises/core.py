@@ -52,7 +52,20 @@ __all__ = [
 ]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-SOLUTIONS_DIR = _PACKAGE_DIR.parent / "solutions"
+PACKAGED_SOLUTIONS_DIR = Path(__file__).resolve().parent / "_solutions"
+"""The copy of ``solutions/*.ipynb`` that a built wheel carries (``setup.py`` puts it there)."""
+
+
+def _solutions_dir() -> Path:
+    """The checkout's ``solutions/`` when running from the course's repository, else the
+    copy installed with the package (``pip install`` of the wheel, Colab)."""
+    checkout = _PACKAGE_DIR.parent / "solutions"
+    if checkout.is_dir() and (_PACKAGE_DIR.parent / "pyproject.toml").is_file():
+        return checkout
+    return PACKAGED_SOLUTIONS_DIR
+
+
+SOLUTIONS_DIR = _solutions_dir()
 STUDENT_THREAD = "check-student-code"
 """The name of the thread :func:`call_student` runs an answer in: a task that ran in this
 thread ran in no worker at all (the answer called it directly, or used ``Thread.run``)."""
@@ -484,9 +497,9 @@ class FunctionProblem(Problem):
     def judge(self, answer: Any) -> Verdict:
         if not callable(answer):
             return failed(
-                f"Expected a function, got {type(answer).__name__} {answer!r}.",
-                "Pass the function itself, without calling it: `check(my_function)`, "
-                "not `check(my_function())`.",
+                f"Expected a function (or a class), got {type(answer).__name__} {answer!r}.",
+                f"Pass it itself, without calling it: `{self.name}.check(my_function)`, "
+                f"not `{self.name}.check(my_function())`.",
             )
         if self.trial is None:
             raise TypeError(f"{self.name} has no trial function")

@@ -85,6 +85,9 @@ def _jump_seconds() -> float:
 _REAL_TIME = time.time
 _REAL_TIME_NS = time.time_ns
 _REAL_DATETIME = _dt.datetime
+_REAL_CLOCK_GETTIME = getattr(time, "clock_gettime", None)  # not on Windows
+_REAL_CLOCK_GETTIME_NS = getattr(time, "clock_gettime_ns", None)
+_REALTIME = getattr(time, "CLOCK_REALTIME", None)
 
 
 def _jumping_time() -> float:
@@ -93,6 +96,24 @@ def _jumping_time() -> float:
 
 def _jumping_time_ns() -> int:
     return _REAL_TIME_NS() + int(_jump_seconds() * 1e9)
+
+
+def _jumping_clock_gettime(clock_id: int) -> float:
+    jump = _jump_seconds() if clock_id == _REALTIME else 0.0
+    return _REAL_CLOCK_GETTIME(clock_id) + jump  # type: ignore[misc]
+
+
+def _jumping_clock_gettime_ns(clock_id: int) -> int:
+    jump = int(_jump_seconds() * 1e9) if clock_id == _REALTIME else 0
+    return _REAL_CLOCK_GETTIME_NS(clock_id) + jump  # type: ignore[misc]
+
+
+_TIME_STAND_INS: dict[str, Any] = {"time": _jumping_time, "time_ns": _jumping_time_ns}
+if _REAL_CLOCK_GETTIME is not None and _REAL_CLOCK_GETTIME_NS is not None:
+    _TIME_STAND_INS |= {
+        "clock_gettime": _jumping_clock_gettime,
+        "clock_gettime_ns": _jumping_clock_gettime_ns,
+    }
 
 
 class _JumpingDatetime(_dt.datetime):
@@ -143,34 +164,44 @@ def _answer_namespaces(factory: Any) -> list[dict[str, Any]]:
 def _system_clock_can_jump(factory: Any) -> Iterator[None]:
     """Let the system clock jump for the armed thread, wherever the answer reads it from.
 
-    ``time.time``/``time.time_ns`` are replaced in the ``time`` module (other threads still
-    get the real clock: the jump is per thread), and names the answer's namespace binds to
+    The ``time`` module's readings of the system clock (``time``, ``time_ns``,
+    ``clock_gettime(CLOCK_REALTIME)``) are replaced (other threads still get the real clock:
+    the jump is per thread); and names that the answer's namespace or its class bind to
     them, to the ``time``/``datetime`` modules or to ``datetime.datetime`` are swapped for
-    jumping stand-ins; all are put back afterwards.
+    jumping stand-ins. All are put back afterwards.
     """
-    replacements = {
-        _REAL_TIME: _jumping_time,
-        _REAL_TIME_NS: _jumping_time_ns,
+    real_time = {name: getattr(time, name) for name in _TIME_STAND_INS}
+    replacements: dict[Any, Any] = {real_time[n]: new for n, new in _TIME_STAND_INS.items()}
+    replacements |= {
         _REAL_DATETIME: _JumpingDatetime,
-        time: _ProxyModule(time, {"time": _jumping_time, "time_ns": _jumping_time_ns}),
+        time: _ProxyModule(time, _TIME_STAND_INS),
         _dt: _ProxyModule(_dt, {"datetime": _JumpingDatetime}),
     }
-    saved: list[tuple[dict[str, Any], str, Any]] = []
+
+    def stand_in_for(value: Any) -> Any:
+        return next((new for old, new in replacements.items() if value is old), None)
+
+    undo: list[Callable[[], None]] = []
     for namespace in _answer_namespaces(factory):
         for name, value in list(namespace.items()):
-            try:
-                stand_in = next(new for old, new in replacements.items() if value is old)
-            except StopIteration:
-                continue
-            saved.append((namespace, name, value))
-            namespace[name] = stand_in
-    time.time, time.time_ns = _jumping_time, _jumping_time_ns
+            if (new := stand_in_for(value)) is not None:
+                namespace[name] = new
+                undo.append(lambda ns=namespace, n=name, v=value: ns.__setitem__(n, v))
+    if isinstance(factory, type):  # class attributes: `clock = time.time`
+        for klass in factory.__mro__[:-1]:
+            for name, value in list(vars(klass).items()):
+                if (new := stand_in_for(value)) is not None:
+                    setattr(klass, name, staticmethod(new))
+                    undo.append(lambda k=klass, n=name, v=value: setattr(k, n, v))
+    for name, new in _TIME_STAND_INS.items():
+        setattr(time, name, new)
     try:
         yield
     finally:
-        time.time, time.time_ns = _REAL_TIME, _REAL_TIME_NS
-        for namespace, name, value in saved:
-            namespace[name] = value
+        for name, value in real_time.items():
+            setattr(time, name, value)
+        for step in reversed(undo):
+            step()
 
 
 class _BlockError(Exception):
@@ -419,7 +450,7 @@ def _measured(measure: Callable[..., Any], fn: _Counted) -> tuple[Any, float, fl
 def _q3_trial(measure: Callable[[Callable[[], Any]], Any]) -> Verdict:
     rng = random.Random()
     sleep_s = rng.uniform(0.05, 0.08)
-    spin_s = rng.uniform(0.05, 0.07)
+    spin_s = rng.uniform(0.04, 0.05)
     slack = 0.02  # clock resolution (os.times() ticks at 10 ms)
 
     def run(work: Callable[[], None], what: str) -> tuple[Any, _Counted, float, float]:
@@ -454,6 +485,11 @@ def _q3_trial(measure: Callable[[Callable[[], Any]], Any]) -> Verdict:
         return failed(
             f"{sleeping}; you returned wall={wall:.3f}, cpu={cpu:.3f}: swapped?",
             "Return `(wall, cpu)` in that order.",
+        )
+    if not wall_ok and sleep_s - slack <= -wall <= outer_wall + slack:
+        return failed(
+            f"{sleeping}; you returned wall = {wall:.3f} s: negative.",
+            "That is start − end: subtract the other way round, end − start.",
         )
     if not wall_ok:
         unit = " (milliseconds?)" if sleep_s - slack <= wall / 1000 <= outer_wall + slack else ""

@@ -47,6 +47,7 @@ from concurrency_lab.exercises.probing import (
     is_whole_number,
     overlap_of,
     run_with_probe,
+    varied_ids,
 )
 from concurrency_lab.work.probes import ProbeTask
 from concurrency_lab.work.timeline import Event
@@ -88,14 +89,6 @@ def _thread_error_failure(errors: list[BaseException], context: str = "") -> Ver
     )
 
 
-def _random_ids(rng: random.Random, n: int) -> list[int]:
-    """``n`` distinct ids that are not 0..n-1 and not sorted."""
-    ids = rng.sample(range(10, 100), n)
-    while ids == sorted(ids):
-        rng.shuffle(ids)
-    return ids
-
-
 # ---------------------------------------------------------------------------- q1
 Q1_TASKS = 5
 Q1_LATE_RETURN = 0.1
@@ -108,7 +101,7 @@ fixed wait is long enough for the second trial and soon enough after the first."
 
 
 def _q1_seconds(rng: random.Random) -> list[float]:
-    """Five task durations of 0.1-0.3 s, sorted, the longest and shortest 40 ms clear."""
+    """Five task durations of 0.06-0.3 s, sorted; the longest and shortest 40 ms clear."""
     seconds = sorted(rng.uniform(0.1, 0.26) for _ in range(Q1_TASKS))
     seconds[-1] = max(seconds[-1], seconds[-2] + 0.04)
     seconds[0] = min(seconds[0], seconds[1] - 0.04)
@@ -124,7 +117,7 @@ def _q1_durations(rng: random.Random, seconds: list[float], shift: float) -> dic
     if rng.random() < 0.5:  # the longest second or third...
         order = [order[0], order[2], order[1], *order[3:]]
     order.append(shortest)  # ...and the shortest last
-    ids = _random_ids(rng, Q1_TASKS)
+    ids = varied_ids(Q1_TASKS, rng)
     return {i: round(d + shift, 3) for i, d in zip(ids, order, strict=True)}
 
 
@@ -196,10 +189,11 @@ def _q1_rules(outcome: ProbeOutcome, errors: list[BaseException]) -> Verdict | N
         if after <= Q1_LATE_RETURN:
             return None
         return failed(
-            f"run_all returned {fmt_seconds(after)} after its last task had finished.",
-            "Waiting a fixed time (time.sleep) is either too short, when the tasks are "
-            "slower, or too long; here it was too long. t.join() returns as soon as its "
-            "thread has finished: join every thread.",
+            f"run_all returned {fmt_seconds(after)} after its last task had finished: it "
+            "waited longer than its tasks.",
+            "A fixed wait (time.sleep) is too short when the tasks are slower and too long "
+            "when they are faster. t.join() returns as soon as its thread has finished: "
+            "join every thread, and return right after.",
             code=outcome.describe(),
         )
 
@@ -722,7 +716,7 @@ def _q3_trial(answer: Any) -> Verdict:
     #    Largest n first: a sequential or unbounded version fails after a short run. A run
     #    that had fewer tasks in flight than n allows is measured once more before it is
     #    judged (a busy machine can start a thread late).
-    ids = _random_ids(rng, Q3_TASKS)
+    ids = varied_ids(Q3_TASKS, rng)
     walls: dict[int, float] = {}
     for n in sorted(Q3_COUNTS, reverse=True):
         wall, problem = _q3_measure(time_threads, n, ids)

@@ -232,9 +232,9 @@ def _q2_trial(results_and_failures: Callable[..., Any]) -> Verdict:
     return first_failure(
         lambda: _futures_failure(outcome.value),
         lambda: _pair_failure(outcome.value, "results_and_failures", "failed_ids"),
-        lambda: outcome.wrong_calls_failure("results_and_failures"),
         lambda: _q2_results_failure(outcome, ids, fail_ids),
         lambda: _q2_failed_ids_failure(outcome, failing, fail_ids),
+        lambda: outcome.wrong_calls_failure("results_and_failures"),
         lambda: _sequential_failure(outcome, "Nothing lost, but the tasks ran one after another."),
     ) or passed(
         f"{len(succeeding)} results and {len(failing)} failures out of {len(ids)} tasks: "
@@ -263,18 +263,26 @@ def _q2_results_failure(
     if missing:
         first_fail = ids.index(failing[0])
         after_first = [i for i in succeeding if ids.index(i) > first_fail]
+        ran_ok = {e.task_id for e in outcome.events if e.ok}
+        succeeded = [i for i in missing if i in ran_ok]
+        never = [i for i in missing if i not in ran_ok]
+        what = [f"task(s) {_as_text(succeeded)} succeeded"] if succeeded else []
+        if never:
+            what.append(f"task(s) {_as_text(never)} never ran (cancelled before they started)")
         if missing == after_first:
             return failed(
                 f"Your function stopped at the first error: the results of "
-                f"{_as_text(missing)} are missing, although those tasks succeeded.",
-                f"task {failing[0]} raised, and nothing after it in ids {ids} was collected — "
-                "what happens when you iterate over executor.map: it re-raises the first "
-                "failure and ends the loop.",
+                f"{_as_text(missing)} are missing.",
+                f"task {failing[0]} raised, and nothing after it in ids {ids} was collected: "
+                + "; ".join(what),
+                "That is what happens when you iterate over executor.map: it re-raises the "
+                "first failure, the loop ends, and the map cancels the tasks not started yet. "
                 "Call result() on every future, each inside its own try/except.",
                 code=outcome.describe(),
             )
         return failed(
-            f"The results of task(s) {_as_text(missing)} are missing; those tasks succeeded.",
+            f"The results of task(s) {_as_text(missing)} are missing.",
+            "; ".join(what),
             code=outcome.describe(),
         )
     extra = [i for i in results if i not in outcome.probe.durations]
@@ -333,7 +341,8 @@ q2 = FunctionProblem(
 # (done 0.6 s after it), in random positions. One deadline for the batch returns at about
 # 0.3 s; a timeout per future waits 0.3 s for each slow task, so at least 0.6 s; waiting
 # for everything takes 0.9 s. Trial 2: every task is fast — an answer must return when
-# the last is done, not sit out the deadline.
+# the last is done, not sit out the deadline; it has as many tasks as trial 1, so a pool
+# with fewer workers than tasks shows a task waiting for a worker in both trials.
 Q3_TIMEOUT = 0.3
 Q3_FAST_SECONDS = (0.05, 0.08, 0.1)
 Q3_SLOW_SECONDS = 0.9

@@ -49,6 +49,7 @@ from concurrency_lab.exercises.core import (
     FunctionProblem,
     Problem,
     StudentError,
+    StudentTimeout,
     Verdict,
     failed,
     first_difference,
@@ -65,7 +66,9 @@ from concurrency_lab.exercises.worker_modules import (
     ChildWatch,
     SpawnRun,
     spawn_trial,
+    stop_children,
     threads_are_not_processes,
+    timeout_verdict,
 )
 from concurrency_lab.work.pool_probes import CpuProbe, tiny_task
 from concurrency_lab.work.probes import probe_result, processes_verdict
@@ -73,8 +76,8 @@ from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
 __all__ = [
     "Q1_WORK",
-    "Q2_INPUTS",
     "Q2_MODULE",
+    "Q2_PRIMES",
     "Q3_BASELINE_ITEMS",
     "Q3_ITEMS",
     "Q3_WORKERS",
@@ -203,9 +206,12 @@ def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
     items = list(Q1_WORK)
     factory = functools.partial(CpuProbe, hold_id=Q1_HELD, hold_limit=Q1_HOLD_LIMIT)
     started: set[int] = set()
+    watches: list[ChildWatch] = []
 
     def call(fn: Callable[..., Any], probe: Any) -> Any:
-        with ChildWatch(report_to=probe.log_dir) as watch:
+        watch = ChildWatch(report_to=probe.log_dir)
+        watches.append(watch)
+        with watch:
             try:
                 return fn(probe.task, probe.ids)
             finally:
@@ -215,6 +221,9 @@ def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
         outcome = run_with_probe(
             parallel_map, Q1_WORK, call=call, timeout=Q1_TIMEOUT, probe_factory=factory
         )
+    except StudentTimeout as timeout:
+        seen = set().union(*(w.seen for w in watches))
+        return timeout_verdict(timeout.seconds, stop_children(seen))
     except StudentError as error:
         if isinstance(error.exc, KeyError) and "the task has no id" in str(error.exc):
             verdict = error.verdict()
@@ -272,7 +281,6 @@ q1 = FunctionProblem(
 
 # ---------------------------------------------------------------------------- q2
 Q2_MODULE = "primes_worker"
-Q2_INPUTS: list[int] = [2_000, 503, 1_500, 997, 3_000]  # 503 and 997 are primes
 Q2_PRIMES = (211, 503, 997, 1_009, 1_999, 2_003, 2_999)
 
 

@@ -59,6 +59,7 @@ from concurrency_lab.exercises.core import (
     STUDENT_THREAD,
     FunctionProblem,
     StudentError,
+    StudentTimeout,
     Verdict,
     call_student,
     failed,
@@ -72,7 +73,9 @@ from concurrency_lab.exercises.worker_modules import (
     importable_problem,
     load_fresh,
     pool_size,
+    stop_children,
     threads_are_not_processes,
+    timeout_verdict,
 )
 
 __all__ = [
@@ -588,6 +591,14 @@ class MainRun:
         return [p for p in getattr(self.got, "partials", None) or [] if isinstance(p, Partial)]
 
 
+class _Stuck(Exception):
+    """main hung: carries the timeout verdict (after stopping the processes it started)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.headline)
+        self.verdict = verdict
+
+
 def _call_main(main: Callable[..., Any], paths: list[str], n: int) -> MainRun:
     parent = os.getpid()
     wait_for = min(2, n, len(paths))  # two workers at once show "at the same time"
@@ -595,7 +606,11 @@ def _call_main(main: Callable[..., Any], paths: list[str], n: int) -> MainRun:
         traced = [TracedPath(p, log_dir, parent, wait_for) for p in paths]
         with ChildWatch(report_to=log_dir) as watch:
             start = time.perf_counter()
-            got = call_student(main, traced, n, timeout=Q2_TIMEOUT)
+            try:
+                got = call_student(main, traced, n, timeout=Q2_TIMEOUT)
+            except StudentTimeout as timeout:
+                stopped = stop_children(watch.seen)
+                raise _Stuck(timeout_verdict(timeout.seconds, stopped)) from None
             wall = time.perf_counter() - start
         records = read_records(log_dir)
     return MainRun(n, len(paths), got, wall, records, watch.seen, parent)
@@ -743,7 +758,10 @@ def _q2_trial(main: Callable[..., Any]) -> Verdict:
     expected = run_sequential(paths)
     runs = []
     for n in Q2_PROCESSES:
-        run = _call_main(fresh, paths, n)
+        try:
+            run = _call_main(fresh, paths, n)
+        except _Stuck as stuck:
+            return stuck.verdict
         problem = first_failure(
             lambda run=run: _shape_problem(run, expected),
             lambda run=run: _where_problem(run),
@@ -761,8 +779,8 @@ def _q2_trial(main: Callable[..., Any]) -> Verdict:
         for r in runs
     )
     return passed(
-        "main gave exactly the sequential result, computed by worker processes: one batch "
-        "per process, n_processes of them.",
+        "main gave exactly the sequential result, combined from the partial results of "
+        "worker processes: n_processes batches, in a pool of n_processes.",
         f"{expected.files} good files counted, {n_bad} bad ones reported by name: "
         + ", ".join(e.name for e in expected.errors),
         shown,

@@ -4,11 +4,18 @@
 
 * q1 — ``total_on_cluster(client, batches)``: run ``project.run`` on every batch *on the
   cluster*, combine the partials there too, return the ``Result``. Checked against the
-  sequential answer, and against Dask's task stream: which tasks the cluster really ran.
+  sequential answer, and against what the *scheduler* recorded while the function ran (a
+  plugin, :class:`TaskRecorder`): which tasks the cluster computed, the type of each result
+  (``Partial``, ``Result``) and each task's inputs — and against the keys the notebook's
+  client gathered. So "combined on the cluster" means: a task that made the ``Result`` took
+  every batch's ``Partial`` as an input *on the cluster*, and no ``Partial`` was gathered to
+  the notebook — gathering the partials and submitting them back, or a warm-up task plus a
+  combine in the notebook, are named as such, whatever the tasks are called.
 * q2 — ``files_per_task(n_files, seconds_per_file, overhead, n_workers)``: the smallest
   batch whose per-task overhead is at most 10 % of its work, but no more than an equal
-  share per worker. Checked numerically on five cases; a wrong answer is told which rule
-  it broke, with the numbers.
+  share per worker. Checked numerically on five fixed cases and three drawn anew each check
+  (none near a rounding edge); any whole number type counts (``numpy.int64``, ``7.0``); a
+  wrong answer is told which rule it broke, with the numbers.
 * q3 — a choice: why a run on a remote cluster reports every file as "file not found".
 
 q1's check needs a cluster: it uses the one the exercise notebook started with
@@ -20,12 +27,20 @@ results it still holds from an earlier check.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import numbers
+import os
+import random
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from distributed.diagnostics.plugin import SchedulerPlugin
 
 from concurrency_lab.exercises.core import (
     ChoiceProblem,
@@ -74,16 +89,93 @@ def _is_future(value: Any) -> bool:
     return isinstance(value, DaskFuture)
 
 
-def _computed_tasks(records: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The function names of the tasks the cluster computed, in start order."""
-    from dask.utils import key_split
+class TaskRecorder(SchedulerPlugin):
+    """A scheduler plugin: every task the cluster computed while it was registered.
 
-    spans = []
-    for record in records:
-        for span in record.get("startstops", ()):
-            if span.get("action") == "compute":
-                spans.append((span["start"], str(key_split(record.get("key", "task")))))
-    return [name for _, name in sorted(spans)]
+    For each task that went from *processing* to *memory*: its key, the worker that
+    computed it, the type of its result (as the worker reported it, e.g.
+    ``'concurrency_lab.work.project.Partial'``) and the keys of the tasks it took as
+    inputs. Read back with :meth:`records`. This is what the scheduler knows, not what
+    the keys are called: a ``combine`` task that received its partials *as values* (gathered
+    to the notebook, then submitted back) has no inputs on the cluster.
+    """
+
+    name = "concurrency-lab-q1-recorder"
+
+    def __init__(self) -> None:
+        self.computed: list[dict[str, Any]] = []
+        self.scheduler: Any = None
+
+    async def start(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        if not (start == "processing" and finish == "memory") or self.scheduler is None:
+            return
+        ts = self.scheduler.tasks.get(key)
+        self.computed.append(
+            {
+                "key": str(key),
+                "worker": str(kwargs.get("worker", "")),
+                "type": str(getattr(ts, "type", "") or ""),
+                "inputs": sorted(str(d.key) for d in getattr(ts, "dependencies", ())),
+            }
+        )
+
+    @staticmethod
+    def records(dask_scheduler: Any = None) -> list[dict[str, Any]]:
+        """Run on the scheduler (``client.run_on_scheduler``): the records so far."""
+        plugin = dask_scheduler.plugins.get(TaskRecorder.name)
+        return list(plugin.computed) if plugin is not None else []
+
+
+@dataclass
+class ClusterRun:
+    """What q1 saw: the tasks the cluster computed, and the keys the notebook gathered."""
+
+    computed: list[dict[str, Any]]
+    gathered: list[str]
+
+    def of_type(self, name: str) -> list[dict[str, Any]]:
+        """Tasks whose result had type ``name`` (``'Partial'``, ``'Result'``)."""
+        return [r for r in self.computed if r["type"].rsplit(".", 1)[-1] == name]
+
+    def upstream(self, key: str) -> set[str]:
+        """Every task ``key`` depended on, through any number of tasks in between."""
+        inputs = {r["key"]: r["inputs"] for r in self.computed}
+        seen: set[str] = set()
+        todo = list(inputs.get(key, ()))
+        while todo:
+            k = todo.pop()
+            if k not in seen:
+                seen.add(k)
+                todo.extend(inputs.get(k, ()))
+        return seen
+
+
+@contextlib.contextmanager
+def watch_cluster(client: Client) -> Iterator[ClusterRun]:
+    """Record what the cluster computes and what ``client`` gathers inside the block."""
+    from distributed.client import futures_of
+
+    run = ClusterRun([], [])
+    original = client._gather
+
+    async def gather(futures: Any, *args: Any, **kwargs: Any) -> Any:
+        run.gathered.extend(str(f.key) for f in futures_of(futures))
+        return await original(futures, *args, **kwargs)
+
+    client.register_plugin(TaskRecorder(), name=TaskRecorder.name)
+    client._gather = gather  # type: ignore[method-assign]
+    try:
+        yield run
+    finally:
+        with contextlib.suppress(AttributeError):
+            del client._gather  # the class's method again
+        with contextlib.suppress(Exception):
+            run.computed.extend(client.run_on_scheduler(TaskRecorder.records))
+        with contextlib.suppress(Exception):
+            client.unregister_scheduler_plugin(TaskRecorder.name)
 
 
 def _q1_data(folder: str) -> list[Any]:
@@ -93,9 +185,71 @@ def _q1_data(folder: str) -> list[Any]:
     return paths + sorted(write_bad_files(folder))
 
 
-def _q1_trial(total_on_cluster: Callable[..., Any]) -> Verdict:
-    from distributed import get_task_stream
+def _cluster_problem(run: ClusterRun, got: Any, k: int, setup: str) -> Verdict | None:
+    """Where the work ran, from the scheduler's records: batches, then combine, on the cluster."""
+    partials = run.of_type("Partial")
+    results = run.of_type("Result")
+    made_here = any(p.pid == os.getpid() for p in got.partials)  # run stamps its process
+    if not partials and results and not made_here:
+        return failed(
+            "The right Result, but the cluster computed it in one task: no task per batch.",
+            setup,
+            "One task did every batch, so one worker worked while the others idled. Give "
+            "each batch its own task — client.map(project.run, batches, "
+            "range(len(batches))) — then combine their futures in another.",
+        )
+    if not partials:
+        return failed(
+            "The right Result, but no batch ran on the cluster: your function ran "
+            "project.run in this process.",
+            setup,
+            "Calling project.run(...) directly runs it here. Hand the calls to the cluster: "
+            "client.map(project.run, batches, range(len(batches))).",
+        )
+    if len(partials) != k:
+        return failed(
+            f"The right Result, but the cluster computed {len(partials)} partial result(s) "
+            f"for {k} batches.",
+            setup,
+            "One task per batch, each with its own batch id: "
+            "client.map(project.run, batches, range(len(batches))).",
+        )
+    keys = {r["key"] for r in partials}
+    if not results:
+        return failed(
+            "The batches ran on the cluster, but combine ran in this process.",
+            setup,
+            f"the cluster computed {k} partial results and no Result: every partial "
+            "travelled back to the notebook to be added up here. Pass the futures "
+            "themselves to a task: client.submit(project.combine, futures).result().",
+        )
+    final = results[-1]
+    missing = keys - run.upstream(final["key"])
+    if missing:
+        return failed(
+            "combine ran on the cluster, but its inputs came from the notebook: the partials "
+            "went to this process and back.",
+            setup,
+            f"the scheduler's records: the task that made the Result took "
+            f"{len(keys) - len(missing)} of the {k} partial results from the cluster; the "
+            "others were values you sent with it (gathered with .result() or "
+            "client.gather, then submitted). Pass the futures themselves: "
+            "client.submit(project.combine, futures).",
+        )
+    gathered = sorted(keys & set(run.gathered))
+    if gathered:
+        return failed(
+            "The Result was combined on the cluster, but the partial results also travelled "
+            "back to the notebook.",
+            setup,
+            f"{len(gathered)} of the {k} partial results were gathered to this process "
+            "(.result() or client.gather on their futures). Only the final Result needs to "
+            "come back: call .result() on combine's future alone.",
+        )
+    return None
 
+
+def _q1_trial(total_on_cluster: Callable[..., Any]) -> Verdict:
     from concurrency_lab.work.batching import batch_files
     from concurrency_lab.work.project import Partial, Result, run_sequential
 
@@ -103,11 +257,11 @@ def _q1_trial(total_on_cluster: Callable[..., Any]) -> Verdict:
     folder = tempfile.mkdtemp(prefix="concurrency-lab-q1-")
     try:
         paths = _q1_data(folder)
+        random.Random(time.time_ns()).shuffle(paths)  # new batches, new keys, every check
         batches = batch_files(paths, 4)
         expected = run_sequential(paths)
-        with get_task_stream(client) as stream:
+        with watch_cluster(client) as run:
             got = call_student(total_on_cluster, client, batches, timeout=Q1_TIMEOUT)
-        tasks = _computed_tasks(stream.data)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     k = len(batches)
@@ -152,39 +306,25 @@ def _q1_trial(total_on_cluster: Callable[..., Any]) -> Verdict:
             "Every batch must be run exactly once, each with its own batch id: "
             "client.map(project.run, batches, range(len(batches))).",
         )
-    names = ", ".join(sorted(set(tasks))) or "none"
-    if not tasks:
+    problem = _cluster_problem(run, got, k, setup)
+    if problem:
+        return problem
+    workers = {r["worker"] for r in run.of_type("Partial")}
+    ids = sorted(p.batch_id for p in got.partials)
+    if got.partials and ids != list(range(k)):
         return failed(
-            "The right Result, but nothing ran on the cluster: your function did all the "
-            "work in this process.",
+            f"The right totals, but the batch ids were {ids}, not 0 to {k - 1}.",
             setup,
-            "Calling project.run(...) or project.combine(...) directly runs it here. Hand the "
-            "calls to the cluster: client.map / client.submit (or client.get_executor()).",
-        )
-    reduced_there = "combine" in tasks or len(tasks) > k
-    runs_there = len(tasks) - (1 if reduced_there else 0)
-    if runs_there < k:
-        return failed(
-            f"The right Result, but the cluster ran only {len(tasks)} task(s) ({names}) for "
-            f"{k} batches.",
-            setup,
-            "Each batch should be its own task on the cluster, so the workers share them: "
-            "client.map(project.run, batches, range(len(batches))). A batch run with "
-            "project.run(...) in your function ran in this process.",
-        )
-    if not reduced_there:
-        return failed(
-            "The batches ran on the cluster, but combine ran in this process.",
-            setup,
-            f"the cluster ran {len(tasks)} tasks ({names}) and nothing after them: every "
-            "partial travelled back to the notebook to be added up here. Pass the futures "
-            "themselves to a task: client.submit(project.combine, futures).result().",
+            "Give each batch its own id, as the question asks: "
+            "client.map(project.run, batches, range(len(batches))) — map takes one iterable "
+            "per argument.",
         )
     return passed(
         "Equal to the sequential result, and computed on the cluster: one task per batch, "
-        "then combine on a worker.",
-        "only the final Result travelled back to the notebook; the partials went from "
-        "worker to worker",
+        "then combine on a worker, fed by those tasks.",
+        f"the scheduler's records: {k} partial results computed on {len(workers)} "
+        "worker(s), the Result computed from them on the cluster; only the Result came back "
+        "to the notebook",
     )
 
 
@@ -241,15 +381,18 @@ def _case_text(case: tuple[int, float, float, int]) -> str:
 def _q2_case_failure(case: tuple[int, float, float, int], answer: Any) -> Verdict | None:
     n, per_file, overhead, workers = case
     expected = expected_files_per_task(*case)
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        if isinstance(answer, float) and answer.is_integer():
-            answer = int(answer)
-        else:
-            return failed(
-                f"Return a whole number of files (an int), got {type(answer).__name__} {answer!r}.",
-                _case_text(case),
-                "math.ceil(x) rounds up to an int; int(x) and // round down.",
-            )
+    whole = (
+        not isinstance(answer, bool)
+        and isinstance(answer, numbers.Real)
+        and (isinstance(answer, numbers.Integral) or float(answer).is_integer())
+    )
+    if not whole:
+        return failed(
+            f"Return a whole number of files (an int), got {type(answer).__name__} {answer!r}.",
+            _case_text(case),
+            "math.ceil(x) rounds up to an int; int(x) and // round down.",
+        )
+    answer = int(answer)
     if answer == expected:
         return None
     share = math.ceil(n / workers)
@@ -285,14 +428,30 @@ def _q2_case_failure(case: tuple[int, float, float, int], answer: Any) -> Verdic
     )
 
 
+def q2_cases(rng: random.Random, extra: int = 3) -> list[tuple[int, float, float, int]]:
+    """:data:`Q2_CASES` and ``extra`` cases drawn anew, none near a rounding edge."""
+    cases = list(Q2_CASES)
+    while len(cases) < len(Q2_CASES) + extra:
+        n = rng.randrange(5, 2_000)
+        per_file = round(10 ** rng.uniform(-5, -0.5), 7)
+        overhead = round(10 ** rng.uniform(-4, -2), 6)
+        workers = rng.randrange(1, 17)
+        hide, share = 10 * overhead / per_file, n / workers
+        if any(abs(x - round(x)) < 0.01 for x in (hide, share)):
+            continue  # too close to a whole number: floating point could decide
+        cases.append((n, per_file, overhead, workers))
+    return cases
+
+
 def _q2_trial(files_per_task: Callable[..., Any]) -> Verdict:
-    for case in Q2_CASES:
+    cases = q2_cases(random.Random(time.time_ns()))
+    for case in cases:
         answer = call_student(files_per_task, *case, timeout=5.0)
         problem = _q2_case_failure(case, answer)
         if problem is not None:
             return problem
     return passed(
-        f"Right in all {len(Q2_CASES)} cases: the smallest batch that keeps the overhead "
+        f"Right in all {len(cases)} cases: the smallest batch that keeps the overhead "
         "under 10 %, and never more than an equal share per worker.",
         "on the lesson's LocalCluster (a millisecond or more per task, files of about a "
         "millisecond) that is a dozen files per task or more: not one, and not a hundred",

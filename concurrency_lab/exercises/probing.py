@@ -59,6 +59,7 @@ __all__ = [
     "overlap_of",
     "results_verdict",
     "run_with_probe",
+    "varied_ids",
     "whole_number_failure",
 ]
 

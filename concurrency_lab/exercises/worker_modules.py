@@ -83,7 +83,9 @@ __all__ = [
     "pool_size",
     "run_in_spawned_workers",
     "spawn_trial",
+    "stop_children",
     "threads_are_not_processes",
+    "timeout_verdict",
     "write_solution_module",
     "writefile_parts",
 ]
@@ -505,3 +507,41 @@ def pool_size(folder: str | os.PathLike[str]) -> int | None:
         return int((Path(folder) / "children").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def stop_children(pids: set[int]) -> int:
+    """Terminate the processes with these pids that this process started; return how many.
+
+    For a check whose answer hung: the pool it started would otherwise keep running in the
+    student's kernel. (A ``multiprocessing.Pool`` replaces workers that die while it is
+    open, so some may come back; the timeout verdict says so.)
+    """
+    alive = [
+        p
+        for p in list(getattr(multiprocessing.process, "_children", set()))
+        if getattr(p, "pid", None) in pids and p.is_alive()
+    ]
+    for process in alive:  # (a pool may end its other workers itself once one is gone)
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in alive:
+        with contextlib.suppress(Exception):
+            process.join(1.0)
+    return len(alive)
+
+
+def timeout_verdict(seconds: float, stopped: int) -> Verdict:
+    """The timeout ✗ for a pool check: what hung, and what the check stopped."""
+    return failed(
+        f"Your code did not finish within {seconds:g} seconds (the model answer needs a "
+        "fraction of a second).",
+        "Look for a pool waiting for a task that can never arrive (a function defined in a "
+        "cell, under spawn), a result never collected, or a lock acquired twice.",
+        (
+            f"The check stopped the {stopped} worker process(es) your code had started. If "
+            "the cell still looks busy, restart the kernel (Kernel → Restart): a thread "
+            "waiting on a stopped pool cannot be ended from outside."
+            if stopped
+            else "If the cell still looks busy, restart the kernel (Kernel → Restart)."
+        ),
+    )

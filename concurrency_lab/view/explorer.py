@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -99,17 +100,27 @@ def _work(kind: str) -> Callable[..., Any]:
     return io_task_with_return if kind == "io" else cpu_task
 
 
-def _run_sequential(kind: str, tasks: int, title: str) -> RunResult:
-    with Timeline(title) as tl:
+Watch = Callable[[Timeline], AbstractContextManager[Any]]
+"""Something to do while a run's timeline records (the live picture: :mod:`.live`)."""
+
+
+def _no_watch(_tl: Timeline) -> AbstractContextManager[Any]:
+    return contextlib.nullcontext()
+
+
+def _run_sequential(kind: str, tasks: int, title: str, watch: Watch = _no_watch) -> RunResult:
+    with Timeline(title) as tl, watch(tl):
         task = tl.track(_work(kind))
         for i in range(tasks):
             task(i, verbose=False)
     return RunResult("sequential", tl)
 
 
-def _run_threads(kind: str, tasks: int, workers: int, title: str) -> RunResult:
+def _run_threads(
+    kind: str, tasks: int, workers: int, title: str, watch: Watch = _no_watch
+) -> RunResult:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explorer")
-    with pool, Timeline(title) as tl:
+    with pool, Timeline(title) as tl, watch(tl):
         task = tl.track(_work(kind))
         futures = [pool.submit(task, i, verbose=False) for i in range(tasks)]
         for future in futures:
@@ -117,14 +128,16 @@ def _run_threads(kind: str, tasks: int, workers: int, title: str) -> RunResult:
     return RunResult("threads", tl)
 
 
-def _run_processes(kind: str, tasks: int, workers: int, title: str) -> RunResult:
+def _run_processes(
+    kind: str, tasks: int, workers: int, title: str, watch: Watch = _no_watch
+) -> RunResult:
     # A new pool per run, started with spawn: its children inherit this run's scale.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         with Stopwatch() as startup:  # start every worker and import the tasks, then the clock
             list(pool.map(nominal_duration, range(workers)))
         work = traced(_work(kind))
-        with Timeline(title) as tl:
+        with Timeline(title) as tl, watch(tl):
             futures = [pool.submit(work, i, verbose=False) for i in range(tasks)]
             for future in futures:
                 tl.collect(future.result())
@@ -141,7 +154,9 @@ def _load_aio() -> Any:
         ) from None
 
 
-def _run_asyncio(kind: str, tasks: int, workers: int, title: str) -> RunResult:
+def _run_asyncio(
+    kind: str, tasks: int, workers: int, title: str, watch: Watch = _no_watch
+) -> RunResult:
     aio = _load_aio() if kind == "io" else None
     label = "io_task (async)" if kind == "io" else "cpu_task"
     errors: list[BaseException] = []
@@ -157,6 +172,8 @@ def _run_asyncio(kind: str, tasks: int, workers: int, title: str) -> RunResult:
         async def one(i: int) -> None:
             slot = await slots.get()
             start, ok = time.perf_counter(), False
+            lane = f"{thread} · slot {slot}"
+            tl.begin(i, label, start, thread=lane)  # for the live picture
             try:
                 if aio is not None:
                     await aio.io_task(i, verbose=False)
@@ -165,7 +182,6 @@ def _run_asyncio(kind: str, tasks: int, workers: int, title: str) -> RunResult:
                 ok = True
             finally:
                 end = time.perf_counter()
-                lane = f"{thread} · slot {slot}"
                 tl.add(Event(i, label, os.getpid(), lane, start, end, ok))
                 slots.put_nowait(slot)
 
@@ -183,30 +199,39 @@ def _run_asyncio(kind: str, tasks: int, workers: int, title: str) -> RunResult:
     # refuse), so the explorer's event loop gets a thread of its own.
     tl = Timeline(title)
     t = threading.Thread(target=loop_thread, args=(tl,), name="event loop")
-    t.start()
-    t.join()
+    with watch(tl):
+        t.start()
+        t.join()
     if errors:
         raise errors[0]
     return RunResult("asyncio", tl)
 
 
 def run_workload(
-    kind: str, tasks: int, workers: int, runner: str, scale: float, title: str = ""
+    kind: str,
+    tasks: int,
+    workers: int,
+    runner: str,
+    scale: float,
+    title: str = "",
+    *,
+    watch: Watch = _no_watch,
 ) -> RunResult:
     """Run ``tasks`` tasks of ``kind`` with ``runner`` at ``scale``; return the timeline.
 
     ``workers`` is the pool size (threads, processes) or, for asyncio, how many tasks may
-    be in progress at once; the sequential runner ignores it.
+    be in progress at once; the sequential runner ignores it. ``watch(timeline)`` is
+    entered while the timeline records (the explorer's live picture uses it).
     """
     _check(kind, tasks, workers, runner, scale)
     with _scale(scale):
         if runner == "sequential":
-            return _run_sequential(kind, tasks, title)
+            return _run_sequential(kind, tasks, title, watch)
         if runner == "threads":
-            return _run_threads(kind, tasks, workers, title)
+            return _run_threads(kind, tasks, workers, title, watch)
         if runner == "processes":
-            return _run_processes(kind, tasks, workers, title)
-        return _run_asyncio(kind, tasks, workers, title)
+            return _run_processes(kind, tasks, workers, title, watch)
+        return _run_asyncio(kind, tasks, workers, title, watch)
 
 
 def advice(kind: str, tasks: int, workers: int, runner: str) -> str:
@@ -241,6 +266,9 @@ class Explorer(widgets.VBox):
     ``baseline`` and ``result`` (:class:`RunResult`), ``speedup``, ``events`` (the
     runner's timeline events), ``error`` (the message of a failed run, else ``None``);
     ``note``, ``report`` and ``picture`` are what the student sees.
+
+    ``live=True`` draws the timeline while each run goes (bars grow as tasks run, about
+    five frames a second, see :mod:`concurrency_lab.view.live`); ``frames`` counts them.
     """
 
     def __init__(
@@ -250,9 +278,12 @@ class Explorer(widgets.VBox):
         workers: int = 5,
         runner: str = "threads",
         scale: float = 0.05,
+        live: bool = False,
     ) -> None:
         _check(kind, tasks, workers, runner, scale)
         self._initial = (kind, tasks, workers, runner, scale)
+        self.live = live
+        self.frames = 0
         wide = {"description_width": "initial"}
         self.kind_picker = widgets.ToggleButtons(
             options=[("IO (waiting)", "io"), ("CPU (computing)", "cpu")],
@@ -347,15 +378,18 @@ class Explorer(widgets.VBox):
         self.run_button.disabled = True
         self.run_button.description = "Running…"
         self.error = None
+        watch = self._live_watch if self.live else _no_watch
         try:
             self.report.value = "<i>Running the sequential baseline…</i>"
-            baseline = run_workload(kind, tasks, workers, "sequential", scale, "sequential")
+            baseline = run_workload(
+                kind, tasks, workers, "sequential", scale, "sequential", watch=watch
+            )
             if runner == "sequential":
                 result = baseline
             else:
                 self.report.value = f"<i>Running {escape(runner)}…</i>"
                 title = f"{runner} · {workers} worker(s)"
-                result = run_workload(kind, tasks, workers, runner, scale, title)
+                result = run_workload(kind, tasks, workers, runner, scale, title, watch=watch)
             self.baseline, self.result = baseline, result
             self.speedup = baseline.wall / result.wall if result.wall > 0 else None
             self._show(kind, tasks, scale)
@@ -367,6 +401,18 @@ class Explorer(widgets.VBox):
         finally:
             self.run_button.description = "Run"
             self.run_button.disabled = False
+
+    def _live_watch(self, tl: Timeline) -> AbstractContextManager[Any]:
+        """While ``tl`` records: show a growing SVG frame in the picture, five a second."""
+        from concurrency_lab.view.live import drawing
+
+        def show_frame(svg: str, _text: str) -> None:
+            self.picture.format = "svg+xml"
+            self.picture.value = svg.encode()
+            self.picture.layout.display = None
+            self.frames += 1
+
+        return drawing(tl, show_frame)
 
     def _show(self, kind: str, tasks: int, scale: float) -> None:
         from concurrency_lab.view.plotting import plot_timeline
@@ -401,6 +447,7 @@ class Explorer(widgets.VBox):
                 fontsize=8,
                 color="grey",
             )
+        self.picture.format = "png"
         self.picture.value = picture.png()
         self.picture.layout.display = None
 
@@ -408,9 +455,10 @@ class Explorer(widgets.VBox):
         # The text a notebook stores for this cell (nbval compares it): the settings the
         # explorer was created with, never anything measured.
         kind, tasks, workers, runner, scale = self._initial
+        live = ", live=True" if self.live else ""
         return (
             f"Explorer(kind={kind!r}, tasks={tasks}, workers={workers}, "
-            f"runner={runner!r}, scale={scale:g})"
+            f"runner={runner!r}, scale={scale:g}{live})"
         )
 
 
@@ -420,11 +468,13 @@ def explore(
     workers: int = 5,
     runner: str = "threads",
     scale: float = 0.05,
+    live: bool = False,
 ) -> Explorer:
     """Return an :class:`Explorer` widget preset to these settings; press Run in it.
 
     ``kind`` is ``"io"`` or ``"cpu"``; ``runner`` one of ``sequential``, ``threads``,
     ``processes``, ``asyncio``; ``scale`` the fraction of lecture-scale durations
-    (0.05: the five lecture tasks' 8 s become 0.4 s).
+    (0.05: the five lecture tasks' 8 s become 0.4 s). ``live=True`` draws each run's
+    timeline while it runs (for a lecture: pick a larger scale, e.g. 0.2, to watch it grow).
     """
-    return Explorer(kind=kind, tasks=tasks, workers=workers, runner=runner, scale=scale)
+    return Explorer(kind=kind, tasks=tasks, workers=workers, runner=runner, scale=scale, live=live)

@@ -61,6 +61,7 @@ from concurrency_lab.work.timeline import Event, Timeline, set_announce_dir
 __all__ = [
     "ENV_VAR",
     "LIVE_MIN_SCALE",
+    "DrawStats",
     "Live",
     "drawing",
     "frame_svg",
@@ -252,8 +253,17 @@ def frame_svg(
 
 
 # -- drawing frames while a block runs ---------------------------------------------------------
+@dataclass
+class DrawStats:
+    """What drawing cost: frames sent, and the CPU seconds the drawing thread used for them
+    (reading announcements, writing SVG, sending it): the load it added to the machine."""
+
+    frames: int = 0
+    cpu_seconds: float = 0.0
+
+
 @contextlib.contextmanager
-def drawing(tl: Timeline, sink: Sink, *, interval: float = DEFAULT_INTERVAL) -> Iterator[None]:
+def drawing(tl: Timeline, sink: Sink, *, interval: float = DEFAULT_INTERVAL) -> Iterator[DrawStats]:
     """Send a frame of ``tl`` to ``sink`` every ``interval`` seconds while the block runs.
 
     Also makes ``traced(...)`` wrappers sent to worker processes during the block announce
@@ -265,20 +275,24 @@ def drawing(tl: Timeline, sink: Sink, *, interval: float = DEFAULT_INTERVAL) -> 
     remote = _Remote(folder)
     previous = set_announce_dir(folder)
     stop = threading.Event()
+    stats = DrawStats()
 
     def loop() -> None:
         while True:
+            cpu = time.thread_time()
             remote.poll()
             # a frame that cannot be shown must not stop the demo
             with contextlib.suppress(Exception):
                 sink(*frame_svg(tl, remote=remote))
+                stats.frames += 1
+            stats.cpu_seconds += time.thread_time() - cpu
             if stop.wait(interval):
                 return
 
     thread = threading.Thread(target=loop, name="live timeline", daemon=True)
     thread.start()
     try:
-        yield
+        yield stats
     finally:
         stop.set()
         thread.join()
@@ -306,7 +320,8 @@ class Live:
         self.frames = 0
         self.picture: Picture | None = None
         self._handle: Any = None
-        self._drawing: contextlib.AbstractContextManager[None] | None = None
+        self._drawing: contextlib.AbstractContextManager[DrawStats] | None = None
+        self.stats = DrawStats()
 
     def _show_frame(self, svg: str, text: str) -> None:
         self._handle.update({"image/svg+xml": svg, "text/plain": text}, raw=True)
@@ -323,7 +338,7 @@ class Live:
                 {"image/svg+xml": svg, "text/plain": text}, raw=True, display_id=True
             )
             self._drawing = drawing(self.timeline, self._show_frame, interval=self.interval)
-            self._drawing.__enter__()
+            self.stats = self._drawing.__enter__()
         return self.timeline
 
     def __exit__(

@@ -14,6 +14,7 @@ Imports only the standard library: child processes import this module.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import re
@@ -72,6 +73,8 @@ class BlockingParse:
             in_loop = True
         except RuntimeError:
             in_loop = False
+        if inspect.iscoroutine(page):
+            page.close()  # the verdict says it was never awaited; spare the warning
         title = page_title(page)  # a wrong argument fails at once, before the wait
         start = time.perf_counter()
         end = start + self.seconds

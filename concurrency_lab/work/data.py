@@ -43,15 +43,45 @@ __all__ = [
     "CATEGORIES",
     "COLUMNS",
     "DATA_DIR",
+    "DATA_ENV_VAR",
     "MANIFEST_NAME",
     "PRODUCTS",
+    "data_dir",
     "make_dataset",
     "missing_path",
     "write_bad_files",
 ]
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-"""The repository's ``data/`` folder (git-ignored); created when a dataset is written."""
+DATA_ENV_VAR = "CONCURRENCY_LAB_DATA"
+
+
+def data_dir() -> Path:
+    """Where datasets are written: the first of these that applies.
+
+    1. ``$CONCURRENCY_LAB_DATA``, when set (any folder you may write to);
+    2. the repository's ``data/`` folder (git-ignored), when running from a checkout of the
+       course (its ``pyproject.toml`` sits next to the package);
+    3. a per-user cache folder, when the package was installed (``pip install``, Colab):
+       ``$XDG_CACHE_HOME/concurrency-lab/data`` or ``~/.cache/concurrency-lab/data``
+       (on Windows ``%LOCALAPPDATA%\\concurrency-lab\\data``), never inside site-packages.
+
+    The folder is created when a dataset is written, not here.
+    """
+    configured = os.environ.get(DATA_ENV_VAR, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "concurrency_lab").is_dir():
+        return checkout / "data"
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "concurrency-lab" / "data"
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(cache) if cache else Path.home() / ".cache"
+    return base / "concurrency-lab" / "data"
+
+
+DATA_DIR = data_dir()
+"""The folder datasets go to, chosen once at import by :func:`data_dir`."""
 
 COLUMNS = ("date", "store", "category", "product", "units", "unit_price_cents")
 """The header line of every sales file, in order."""

@@ -11,8 +11,8 @@
 The report also names the interpreter's build (:func:`concurrency_lab.work.build.describe_build`):
 on a free-threaded build, threads can use several of these CPUs for Python code too.
 
-A pool sized by ``os.cpu_count()`` on such a machine oversubscribes the real cores and
-runs slower, not faster. :func:`usable_cpus` takes the smallest of what it can find.
+A pool sized by ``os.cpu_count()`` on such a machine oversubscribes the real cores: it
+gets no faster, and often slower. :func:`usable_cpus` takes the smallest of what it can find.
 """
 
 from __future__ import annotations

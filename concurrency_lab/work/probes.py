@@ -15,8 +15,8 @@ use), and whether it ran in other processes (:func:`processes_verdict`).
 :func:`text_timeline` draws the runs as text for a verdict.
 
 A probe task stops waiting as soon as its record folder is gone (the check has given up
-on a hung answer and cleaned up): stuck probe tasks end by themselves instead of sleeping
-on in the student's kernel.
+on a hung answer and cleaned up): leftover probe tasks end by themselves, quietly, instead
+of sleeping on in the student's kernel.
 
 Imports only the standard library and :mod:`concurrency_lab.work.timeline`: child processes
 import this module.
@@ -45,7 +45,6 @@ from concurrency_lab.work.timing import fmt_seconds
 __all__ = [
     "Overlap",
     "Probe",
-    "ProbeCancelled",
     "ProbeFailure",
     "ProbeTask",
     "RecordedCalls",
@@ -62,10 +61,6 @@ __all__ = [
 
 class ProbeFailure(RuntimeError):
     """The error a probe task raises for the ids it was told to fail."""
-
-
-class ProbeCancelled(RuntimeError):
-    """Raised by a probe task whose check has ended (its record folder is gone)."""
 
 
 def _plain_json(value: Any) -> Any:
@@ -119,9 +114,13 @@ class ProbeTask:
             known = sorted(self.durations, key=repr)
             raise KeyError(f"the task has no id {task_id!r}; the ids given were {known}")
         start = time.perf_counter()
-        _wait(self.durations[task_id], self.log_dir)
+        if not _wait(self.durations[task_id], self.log_dir):
+            return probe_result(task_id)  # the check has ended: stop quietly, record nothing
         ok = task_id not in self.fail_ids
-        write_record(self.log_dir, task_id, start, ok)
+        try:
+            write_record(self.log_dir, task_id, start, ok)
+        except FileNotFoundError:  # the check ended during this last moment
+            return probe_result(task_id)
         if not ok:
             raise ProbeFailure(f"task {task_id} failed")
         return probe_result(task_id)
@@ -130,13 +129,18 @@ class ProbeTask:
         return f"<task: {len(self.durations)} ids>"
 
 
-def _wait(seconds: float, log_dir: str, step: float = 0.02) -> None:
-    """Sleep ``seconds`` in short steps; raise :class:`ProbeCancelled` once ``log_dir`` is gone."""
+def _wait(seconds: float, log_dir: str, step: float = 0.02) -> bool:
+    """Sleep ``seconds`` in short steps; ``False`` as soon as ``log_dir`` is gone.
+
+    A check removes the folder when it gives up on a hung answer: the task then ends at
+    once, quietly (no traceback printed into a later cell by a thread of the answer's).
+    """
     end = time.perf_counter() + seconds
     while (left := end - time.perf_counter()) > 0:
         if not os.path.isdir(log_dir):
-            raise ProbeCancelled("the check that started this task has ended")
+            return False
         time.sleep(min(step, left))
+    return True
 
 
 class RecordedCalls:

@@ -376,7 +376,8 @@ def main(file_paths: Iterable[PathLike], n_processes: int, strategy: str = "bala
     of the three on files of unequal size, but it is a rule of thumb, not a guarantee: on
     sizes ``[2, 3, 2, 3, 2]`` in two batches, round-robin splits 6 | 6 and balanced 7 | 5
     (lesson 05 shows both). The pool has one worker per batch (never more workers than
-    files) and uses the platform's start method; it is started for this call and shut
+    files) and uses the default start method (the platform's, unless the program changed
+    it); it is started for this call and shut
     down after it. ``n_processes`` must be an ``int`` of at least 1 (``TypeError`` /
     ``ValueError`` otherwise, ``True`` included). To run batches in a pool you keep, or in
     threads, use :func:`run_batches`.
@@ -471,8 +472,9 @@ def _pause(seconds: float) -> None:
 def warm_up(executor: Executor, workers: int, seconds: float = 0.05) -> None:
     """Make a process pool start its ``workers`` processes now, before anything is timed.
 
-    A ``ProcessPoolExecutor`` starts processes when tasks arrive (under ``spawn`` and
-    ``forkserver`` one per task submitted, up to ``max_workers``). ``workers`` short
+    A ``ProcessPoolExecutor`` starts processes when tasks arrive: under ``fork`` all
+    ``max_workers`` at the first task; under ``spawn`` and ``forkserver`` one per task
+    submitted while no worker is idle, up to ``max_workers``. ``workers`` short
     pauses at once start every worker and make it import this module. Returns when every
     pause is over.
     """

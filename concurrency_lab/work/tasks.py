@@ -45,8 +45,8 @@ __all__ = [
 CPU_TASK_N = 100_000_000
 """The seed's CPU workload: ``sum(range(100_000_000))``.
 
-It keeps one core busy for a second or two: 1.19 s in lesson 01's stored output (the
-course's build machine, Python 3.11); the seed's Colab runtime needed 4.21 s for two.
+It keeps one core busy for about a second: 1.16 s of CPU time on the course's 2-vCPU build
+machine (Python 3.11, measured 2026-11-29); the seed's own machine needed 4.21 s for two.
 Lesson 01 measures it on your machine.
 """
 
@@ -122,9 +122,10 @@ def cpu_task(task_id: object, n: int = CPU_TASK_N, *, verbose: bool = False) -> 
     C loop, with no Python bytecode per number. It does not release the GIL, so on a GIL
     build the thread holds it for the whole call and two threads cannot run it at once;
     two *processes* can. On a free-threaded build (3.13t, 3.14t) two threads can run it
-    in parallel. At lecture scale ``n`` is the seed's 100 million (a second or two; see
-    :data:`CPU_TASK_N`); a smaller ``CONCURRENCY_LAB_SCALE`` shrinks it. The returned sum
-    depends on the scale, so notebooks show timings, not the sum itself.
+    in parallel. At lecture scale ``n`` is the seed's 100 million (about a second of CPU
+    on the course's machine; see :data:`CPU_TASK_N`); a smaller ``CONCURRENCY_LAB_SCALE``
+    shrinks it. The returned sum depends on the scale, so notebooks show timings, not the
+    sum itself.
     """
     if verbose:
         say(f"Task {task_id} started (pid {os.getpid()}, {threading.current_thread().name})")

@@ -124,6 +124,16 @@ Q1_RIGHT = {
                 groups[i % n].append(p)
             return [groups[i] for i in range(n)]
     """,
+    "np.array_split": """
+        import numpy as np
+        def batch_files(file_paths, n_batches):
+            if isinstance(n_batches, bool) or not isinstance(n_batches, int):
+                raise TypeError("n_batches must be an int")
+            if n_batches < 1:
+                raise ValueError("n_batches must be at least 1")
+            n = min(n_batches, len(file_paths))
+            return [list(part) for part in np.array_split(file_paths, n)] if n else []
+    """,
     "the package's check_count": """
         from concurrency_lab.work.batching import check_count
         def batch_files(file_paths, n_batches):

@@ -442,6 +442,17 @@ Q2_WRONG: dict[str, tuple[str, ...]] = {
     """: ("Never more than", "use all"),
     """
     async def crawl(fetch, urls, limit):
+        semaphore = asyncio.Semaphore(3)  # the number from the example, not `limit`
+
+        async def fetch_one(url):
+            async with semaphore:
+                return await fetch(url)
+
+        results = await asyncio.gather(*(fetch_one(u) for u in urls), return_exceptions=True)
+        return dict(zip(urls, results))
+    """: ("in flight", "limit"),
+    """
+    async def crawl(fetch, urls, limit):
         semaphore = asyncio.Semaphore(limit)
 
         async def fetch_one(url):

@@ -183,7 +183,9 @@ def _batches_shape(got: Any, case: Case, fn: str) -> tuple[list[list[Any]] | Non
         )
     batches = []
     for i, batch in enumerate(got):
-        if isinstance(batch, (str, bytes)) or not isinstance(batch, (list, tuple)):
+        if hasattr(batch, "tolist") and not isinstance(batch, (str, bytes)):
+            batch = batch.tolist()  # a NumPy array (np.array_split): its items as Python str
+        if isinstance(batch, (str, bytes)) or not isinstance(batch, (list, tuple, set, frozenset)):
             return None, failed(
                 f"{fn}({case.call}) returned a list whose item {i} is "
                 f"{type(batch).__name__} {batch!r}, not a batch (a list of file paths).",

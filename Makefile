@@ -10,6 +10,7 @@ PY := $(BIN)/python
 LAB := $(VENV)/.installed-lab
 DEV := $(VENV)/.installed-dev
 BROWSER := $(VENV)/.installed-browser
+SITE := $(VENV)/.installed-site
 # The course as shipped, copied for a test run (exercises generated from solutions/).
 STAGE := build/nbtest
 # Parallel pytest workers: most notebook time is sleeping, so a few more than the cores.
@@ -18,7 +19,8 @@ TEST_WORKERS ?= 4
 PYTHONS_CHROOT ?= /opt/pythons/debian
 
 .PHONY: help install lab test test-busy test-browser test-pythons lint notebooks exercises \
-	grade benchmark benchmark-batching benchmark-grading constraints clean
+	grade site test-wheel benchmark benchmark-batching benchmark-grading benchmark-http \
+	constraints clean
 
 help:
 	@echo "make lab        - set up .venv (first time) and open the course in JupyterLab"
@@ -30,6 +32,9 @@ help:
 	@echo "make exercises  - regenerate exercises/ from solutions/"
 	@echo "make benchmark  - time each notebook at test scale and a worker's imports"
 	@echo "make benchmark-batching - the file-batching project: main vs sequential, joblib, LPT"
+	@echo "make site       - build the course's web site into build/site/ (links checked)"
+	@echo "make test-wheel - install the built wheel in a fresh venv and run every lesson outside the repo"
+	@echo "make benchmark-http - 1 000 requests to the course's HTTP server: each client against the ideal"
 	@echo "make grade SUBMISSIONS=folder - grade submitted exercise notebooks (grades.csv, feedback)"
 	@echo "make benchmark-grading - time grading 30 submissions of one lesson"
 	@echo "make constraints - record the installed (tested) package versions in constraints.txt"
@@ -49,6 +54,10 @@ $(DEV): requirements-dev.txt pyproject.toml | $(PY)
 $(BROWSER): requirements-browser.txt pyproject.toml | $(PY)
 	$(PY) -m pip install -r requirements-browser.txt
 	@touch $@ $(DEV) $(LAB)
+
+$(SITE): site/requirements.txt | $(PY)
+	$(PY) -m pip install -r site/requirements.txt
+	@touch $@
 
 install: $(LAB)
 
@@ -82,7 +91,7 @@ test-busy: $(DEV)
 # The lessons in a real JupyterLab, driven through Debian's Chromium by Playwright (no
 # browser download). Installs the chromium package when it is missing and we may.
 CHROMIUM ?= /usr/bin/chromium
-test-browser: $(BROWSER)
+test-browser: $(BROWSER) $(SITE)
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update && apt-get install -y chromium; \
@@ -97,6 +106,15 @@ test-browser: $(BROWSER)
 # Maintainers: make test on every Python >= 3.11 this machine has, each in a fresh clone.
 test-pythons:
 	PYTHONS_CHROOT=$(PYTHONS_CHROOT) bash scripts/test_pythons.sh
+
+# The course as a static web site in build/site/: stored outputs (nothing executed), links checked.
+site: $(DEV) $(SITE)
+	$(PY) -m concurrency_lab.dev.site
+
+# The built wheel in a fresh venv, every lesson run from an empty folder, every qN.solution()
+# (about 3 minutes: a maintainers' check, not part of make test).
+test-wheel: $(DEV)
+	CONCURRENCY_LAB_TEST_WHEEL=1 $(PY) -m pytest -p no:xdist -s tests/test_wheel.py
 
 notebooks: $(DEV)
 	CONCURRENCY_LAB_SCALE=1 $(PY) -m concurrency_lab.dev.nbrun notebooks/*.ipynb solutions/*.ipynb
@@ -113,6 +131,10 @@ grade: $(LAB)
 
 benchmark-grading: $(DEV)
 	$(PY) -m benchmarks.grading
+
+# 1 000 requests of 100 ms to the course's HTTP server (limit 50), every client side by side.
+benchmark-http: $(DEV)
+	$(PY) -m benchmarks.http
 
 benchmark: $(DEV)
 	$(PY) tests/benchmark_suite.py

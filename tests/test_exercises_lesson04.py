@@ -731,3 +731,18 @@ def test_q1_a_hanging_answer_is_reported_and_its_pool_stopped(
     )
     assert_wrong(verdict, "did not finish within 3 seconds", "stopped the 2 worker process(es)")
     assert took < HANG_GUARD, took
+
+
+def test_q1_a_machine_too_busy_to_judge_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hold that always runs out stands for a second worker too slow to start: after one
+    retry, a passing answer gets ○ "too busy to judge", never a ✓ it did not earn."""
+    import concurrency_lab.exercises.lesson04 as lesson04
+
+    monkeypatch.setattr(lesson04, "Q1_HOLD_LIMIT", 0.0)
+    monkeypatch.setattr(lesson04, "Q1_RETRY_HOLD", 0.0)
+    verdict, _ = judge("q1", "parallel_map", Q1_RIGHT["Pool.map"])
+    text = verdict.plain()
+    if verdict.status == "not attempted":
+        assert "too busy to judge" in text and "run the check again" in text
+    else:  # with no hold, the results may also come back in another order
+        assert verdict.status == "failed" and "very busy machine" in text, text

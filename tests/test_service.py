@@ -27,6 +27,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -523,3 +524,50 @@ def test_no_warnings_from_a_normal_run(service: Service) -> None:
         get(service.item_url(1, ms=0))
         with Connection(service.url) as conn:
             conn.get("/items/2?ms=0")
+
+
+# -- lesson 06: aiohttp against the service ---------------------------------------------------
+def test_aiohttp_one_session_and_a_semaphore_as_in_lesson_06() -> None:
+    """Lesson 06's pattern: one ``aiohttp.ClientSession``, a semaphore sized to the limit.
+
+    No 429, every item once, at most ``limit`` connections; a 429 read through the course's
+    ``Reply`` from aiohttp's headers gives its ``retry_after``; nothing left unclosed.
+    """
+    aiohttp = pytest.importorskip("aiohttp")
+
+    async def fetch(session: Any, url: str) -> Reply:
+        async with session.get(url) as response:
+            return Reply(response.status, await response.json(), response.headers)
+
+    async def run(svc: Service) -> tuple[list[Reply], Reply, int]:
+        slots = asyncio.Semaphore(4)
+        async with aiohttp.ClientSession() as session:
+
+            async def polite(url: str) -> Reply:
+                async with slots:
+                    return await fetch(session, url)
+
+            replies = await asyncio.gather(*(polite(svc.item_url(i, ms=20)) for i in range(40)))
+            connections = svc.stats().connections
+            # fill every slot with slow requests, then one more: turned away
+            slow_urls = [svc.item_url(100 + k, ms=1500) for k in range(4)]
+            slow = [asyncio.create_task(fetch(session, url)) for url in slow_urls]
+            while svc.in_flight < 4:
+                await asyncio.sleep(0.005)
+            turned_away = await fetch(session, svc.item_url(200, ms=0))
+            await asyncio.gather(*slow)
+        return replies, turned_away, connections
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Service(limit=4, retry_after=0.5) as svc:
+            replies, turned_away, connections = asyncio.run(run(svc))
+            stats = svc.stats()
+        gc.collect()
+    assert [r.status for r in replies] == [200] * 40 and connections <= 4
+    assert all(stats.fetched()[i] == 1 for i in range(40))  # every item once
+    assert stats.max_in_flight() <= 4 and stats.rejected == 1
+    assert turned_away.status == 429
+    assert turned_away.headers["retry-after"] == str(math.ceil(0.5 * get_scale()))
+    assert turned_away.retry_after == pytest.approx(0.5 * get_scale())
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught

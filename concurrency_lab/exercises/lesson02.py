@@ -91,18 +91,18 @@ def _thread_error_failure(errors: list[BaseException], context: str = "") -> Ver
 
 # ---------------------------------------------------------------------------- q1
 Q1_TASKS = 5
-Q1_LATE_RETURN = 0.1
+Q1_LATE_RETURN = 0.2
 """Seconds after the last task's end by which run_all must have returned. ``join()`` returns
-within milliseconds of the thread's end, even on a busy machine; a fixed ``sleep`` that
-outlasts the longer trial's tasks returns far later in the shorter trial."""
-Q1_TRIAL_SHIFT = 0.25
+within milliseconds of the thread's end (tens of ms on a very busy machine); a fixed
+``sleep`` that outlasts the longer trial's tasks returns far later in the shorter trial."""
+Q1_TRIAL_SHIFT = 0.4
 """The second trial's tasks are this much longer than the first's (> Q1_LATE_RETURN): no
 fixed wait is long enough for the second trial and soon enough after the first."""
 
 
 def _q1_seconds(rng: random.Random) -> list[float]:
-    """Five task durations of 0.06-0.3 s, sorted; the longest and shortest 40 ms clear."""
-    seconds = sorted(rng.uniform(0.1, 0.26) for _ in range(Q1_TASKS))
+    """Five task durations of 0.08-0.34 s, sorted; the longest and shortest 40 ms clear."""
+    seconds = sorted(rng.uniform(0.12, 0.3) for _ in range(Q1_TASKS))
     seconds[-1] = max(seconds[-1], seconds[-2] + 0.04)
     seconds[0] = min(seconds[0], seconds[1] - 0.04)
     return seconds
@@ -208,14 +208,27 @@ def _q1_rules(outcome: ProbeOutcome, errors: list[BaseException]) -> Verdict | N
     )
 
 
+def _q1_marginal(outcome: ProbeOutcome) -> bool:
+    """True when a verdict could come from a busy machine rather than the code: all but one
+    task overlapped (a thread started late?), or the return came a little late but sooner
+    than any fixed wait could. Such a run is measured once more before it is judged."""
+    o = overlap_of(outcome.events)
+    nearly_all = o.apart is not None and o.max_in_flight >= len(outcome.probe.ids) - 1
+    return nearly_all or Q1_LATE_RETURN < outcome.returned_after_last_end < Q1_TRIAL_SHIFT
+
+
 def _q1_trial(run_all: Callable[..., Any]) -> Verdict:
     rng = random.Random()
     seconds = _q1_seconds(rng)  # the same durations in both trials, shifted in the second
     outcomes = []
     for shift in (0.0, Q1_TRIAL_SHIFT):
-        with _thread_errors() as errors:
-            outcome = run_with_probe(run_all, _q1_durations(rng, seconds, shift), timeout=2.0)
-        failure = _q1_rules(outcome, errors)
+        for attempt in (1, 2):
+            with _thread_errors() as errors:
+                durations = _q1_durations(rng, seconds, shift)
+                outcome = run_with_probe(run_all, durations, timeout=2.0)
+            failure = _q1_rules(outcome, errors)
+            if failure is None or attempt == 2 or not _q1_marginal(outcome):
+                break
         if failure is not None:
             return failure
         outcomes.append(outcome)

@@ -135,6 +135,7 @@ class ClusterRun:
 
     computed: list[dict[str, Any]]
     gathered: list[str]
+    watched: bool = True  # False: the scheduler would not take the recording plugin
 
     def of_type(self, name: str) -> list[dict[str, Any]]:
         """Tasks whose result had type ``name`` (``'Partial'``, ``'Result'``)."""
@@ -165,7 +166,10 @@ def watch_cluster(client: Client) -> Iterator[ClusterRun]:
         run.gathered.extend(str(f.key) for f in futures_of(futures))
         return await original(futures, *args, **kwargs)
 
-    client.register_plugin(TaskRecorder(), name=TaskRecorder.name)
+    try:
+        client.register_plugin(TaskRecorder(), name=TaskRecorder.name)
+    except Exception:  # a remote scheduler without this package, say
+        run.watched = False
     client._gather = gather  # type: ignore[method-assign]
     try:
         yield run
@@ -305,6 +309,16 @@ def _q1_trial(total_on_cluster: Callable[..., Any]) -> Verdict:
             *[f"yours vs sequential: {d}" for d in differences[:4]],
             "Every batch must be run exactly once, each with its own batch id: "
             "client.map(project.run, batches, range(len(batches))).",
+        )
+    if not run.watched:
+        return Verdict(
+            "not attempted",
+            "Your Result is right, but the check could not watch this cluster's scheduler, so "
+            "it cannot tell where the work ran.",
+            (
+                "Its recorder needs the course package on the scheduler: run this check with "
+                "a LocalCluster (unset CONCURRENCY_LAB_SCHEDULER and connect() again).",
+            ),
         )
     problem = _cluster_problem(run, got, k, setup)
     if problem:

@@ -658,9 +658,11 @@ def test_generate_never_tags_a_writefile_cell() -> None:
 
 
 def test_the_exercise_writes_a_stub_module() -> None:
+    from concurrency_lab.dev.generate import make_exercise
     from concurrency_lab.dev.nbtesting import ROOT
 
-    exercise = nbformat.read(ROOT / "exercises" / f"{q1.notebook}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / f"{q1.notebook}.ipynb", as_version=4)
+    exercise = make_exercise(solution)  # as shipped, not a student's working copy
     cells = [c for c in exercise.cells if c.cell_type == "code" and writes_a_file(c.source)]
     assert len(cells) == 1
     filename, body = writefile_parts(cells[0].source)

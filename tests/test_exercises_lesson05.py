@@ -840,9 +840,11 @@ def test_q3_cases_separate_lpt_from_counting_every_time() -> None:
 
 # ------------------------------------------------------------------ the notebooks
 def test_the_exercise_writes_a_stub_module() -> None:
+    from concurrency_lab.dev.generate import make_exercise
     from concurrency_lab.dev.nbtesting import ROOT
 
-    exercise = nbformat.read(ROOT / "exercises" / f"{NOTEBOOK}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / f"{NOTEBOOK}.ipynb", as_version=4)
+    exercise = make_exercise(solution)  # as shipped, not a student's working copy
     cells = [c for c in exercise.cells if c.cell_type == "code" and writes_a_file(c.source)]
     assert len(cells) == 1
     filename, body = writefile_parts(cells[0].source)

@@ -158,7 +158,8 @@ def _where_problem(run: _PoolRun) -> Verdict | None:
             "The tasks ran in threads of this process, not in worker processes.",
             processes_verdict(events, run.parent) or "",
             threads_are_not_processes(),
-            "Use ProcessPoolExecutor (same API as ThreadPoolExecutor) or multiprocessing.Pool.",
+            "Use ProcessPoolExecutor (the same submit/map/shutdown as ThreadPoolExecutor) "
+            "or multiprocessing.Pool.",
         )
     ids = sorted((e.task_id for e in here), key=repr)
     return failed(

@@ -30,7 +30,8 @@
   first, into the lightest batch). Cases are drawn anew each check (skewed sizes that
   separate LPT from counting) plus fixed ones with files of size 0 (where "the lightest
   batch" must not leave a batch empty): besides q1's rules 1, 2 and 5, the heaviest batch
-  must be within :data:`Q3_TOLERANCE` of the best any split could do.
+  must be within :data:`Q3_TOLERANCE` of a lower bound on the best split (a fair share of
+  the bytes, or the largest file).
 
 Every verdict names files, never folders, and no verdict shows a figure that depends on
 the scale (row counts, money): the same text at every scale and on every machine.
@@ -678,7 +679,7 @@ def _where_problem(run: MainRun) -> Verdict | None:
             "in worker processes.",
             f"threads seen: {', '.join(threads)}",
             threads_are_not_processes(),
-            "Use ProcessPoolExecutor — the same API as ThreadPoolExecutor.",
+            "Use ProcessPoolExecutor — the same submit/map/shutdown as ThreadPoolExecutor.",
         )
     return failed(
         "The result is right, but "
@@ -840,7 +841,7 @@ q2 = FunctionProblem(
 
 
 # ---------------------------------------------------------------------------- q3
-Q3_TOLERANCE = 0.05  # the heaviest batch may be 5 % above the best possible
+Q3_TOLERANCE = 0.05  # the heaviest batch may be 5 % above a lower bound on the best split
 
 
 @dataclass(frozen=True)
@@ -858,7 +859,7 @@ class SizedCase(Case):
         return [sum(self.sizes[f] for f in batch) for batch in batches]
 
     def ratio(self, batches: Sequence[Sequence[str]]) -> float:
-        """Heaviest batch ÷ best possible (1.0 when every file is empty)."""
+        """Heaviest batch ÷ a lower bound on the best split (1.0 when every file is empty)."""
         best = self.best_possible
         return max(self.loads(batches)) / best if best else 1.0
 
@@ -985,7 +986,7 @@ def _q3_trial(balanced_batches: Callable[..., Any]) -> Verdict:
         if ratio > 1 + Q3_TOLERANCE:
             return failed(
                 f"balanced_batches({case.call}): the heaviest batch holds {heaviest:,} "
-                f"bytes, {ratio:.2f} times the best possible "
+                f"bytes, {ratio:.2f} times a lower bound on the best split "
                 f"({math.ceil(case.best_possible):,}).",
                 f"Case: {case.why}. Bytes per batch: {loads}.",
                 "The job takes as long as its heaviest batch. Balance by size, not by count: "
@@ -997,9 +998,9 @@ def _q3_trial(balanced_batches: Callable[..., Any]) -> Verdict:
     )
     return passed(
         f"Balanced: in all {len(cases)} cases the heaviest batch is within {Q3_TOLERANCE:.0%} "
-        "of the best any split could do, every file is there exactly once, and no batch is "
+        "of a lower bound on the best split, every file is there exactly once, and no batch is "
         "empty — empty files (size 0) included.",
-        f"worst case {worst:.3f}× the best possible; round-robin on the same files: {rr:.2f}×",
+        f"worst case {worst:.3f}× that lower bound; round-robin on the same files: {rr:.2f}×",
     )
 
 

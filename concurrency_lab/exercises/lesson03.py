@@ -1,6 +1,6 @@
 """Exercises for lesson 03, futures: results in order, failures kept, slow tasks given up.
 
-``from concurrency_lab.exercises.lesson03 import q1, q2, q3``
+``from concurrency_lab.exercises.lesson03 import q1, q2, q3, q4``
 
 * q1 — ``results_in_order(task, ids)``: run the tasks concurrently and return every result
   in input order (not finishing order).
@@ -11,6 +11,11 @@
   ``(results, timed_out)`` as soon as every task is done or the deadline has passed,
   whichever comes first — not after the slow tasks have finished, and not at the deadline
   when everything was done long before.
+* q4 — ``fetch_all(urls, limit)``: fetch every URL from the course's HTTP server with at
+  most ``limit`` requests out at once, retrying 429 (after its Retry-After) and 500; return
+  the JSON bodies in the order of ``urls``. Judged from what the *server* saw: nothing
+  turned away for being over the limit, every item answered 200 exactly once, the limit
+  really used, retries that waited, wall time near what the server's work needed.
 
 The checks hand the student's function instrumented tasks with fixed durations
 (:mod:`concurrency_lab.work.probes`) and judge from what really ran and when. Each check
@@ -24,7 +29,10 @@ a timeout per future waits at least twice the deadline; a right answer returns a
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +44,7 @@ from concurrency_lab.exercises.core import (
     FunctionProblem,
     StudentError,
     Verdict,
+    call_student,
     failed,
     passed,
     register,
@@ -47,7 +56,12 @@ from concurrency_lab.exercises.probing import (
     run_with_probe,
     varied_ids,
 )
+from concurrency_lab.work.http_client import Reply
+from concurrency_lab.work.http_client import get as http_get
 from concurrency_lab.work.probes import Probe, ProbeFailure, probe_result
+from concurrency_lab.work.scale import get_scale
+from concurrency_lab.work.service import RequestRecord, ServerStats, Service
+from concurrency_lab.work.tasks import result_of
 from concurrency_lab.work.timing import fmt_seconds
 
 __all__ = [
@@ -57,9 +71,11 @@ __all__ = [
     "Q3_FAST_SECONDS",
     "Q3_SLOW_SECONDS",
     "Q3_TIMEOUT",
+    "Q4_RETRY_AFTER",
     "q1",
     "q2",
     "q3",
+    "q4",
 ]
 
 
@@ -745,6 +761,554 @@ q3 = FunctionProblem(
     solution_note="With `done, not_done = concurrent.futures.wait(futures, timeout=timeout)` "
     "the answer is shorter still. Either way the slow tasks keep running until they finish: "
     "only the waiting stops.",
+)
+
+
+# ---------------------------------------------------------------------------- q4
+# Against the course's real HTTP server (reject mode: over the limit → 429). Two batches,
+# each on a server of its own, with different limits (so no fixed number of workers fits
+# both). Batch 1: a few items fail once with 500; nobody else uses the server, so a 429
+# can only mean the answer had more than `limit` requests out at once. Batch 2: another
+# client holds one slot at the start, so even an answer that keeps to the limit is turned
+# away (429) and must wait the Retry-After and try again. Everything is judged from what
+# the server recorded: statuses per item, which requests were in progress when another
+# arrived, and the gap between a 429 and the next attempt for the same item.
+Q4_RETRY_AFTER = 0.1  # real seconds a 429 asks for (the JSON body's exact value)
+Q4_MS = (60, 70, 80, 90, 100)  # batch 1: per-item latencies, in real milliseconds
+Q4_BATCH2_MS = 50
+Q4_NEIGHBOUR_MS = 120  # how long the other client holds its slot in batch 2
+Q4_NEIGHBOUR = "another-client"  # its X-Request-Id: its requests are not the student's
+Q4_NEIGHBOUR_ITEM = 1  # varied_ids never draws 0 or 1
+Q4_TIMEOUT = 4.0
+_Q4_SLACK = 0.3  # seconds of client overhead allowed on top of 3 × the ideal time
+
+
+class _Canary:
+    """A thread that sleeps 5 ms at a time and adds up how late it wakes: machine load."""
+
+    def __init__(self) -> None:
+        self.late = 0.0
+        self.naps = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="check-canary", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            start = time.perf_counter()
+            time.sleep(0.005)
+            self.late += max(0.0, time.perf_counter() - start - 0.005)
+            self.naps += 1
+
+    def __enter__(self) -> _Canary:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+
+    @property
+    def busy(self) -> bool:
+        """True if naps of 5 ms overslept by 5 ms or more on average: a starved machine."""
+        return self.naps > 0 and self.late / self.naps >= 0.005
+
+
+@dataclass
+class _Q4Run:
+    """One batch: what was asked, what the answer returned, and what the server saw."""
+
+    batch: int
+    ids: list[int]
+    urls: list[str]
+    limit: int
+    fail_ids: frozenset[int]
+    value: Any
+    error: StudentError | None
+    wall: float
+    at_return: ServerStats | None
+    stats: ServerStats
+    left_running: list[str]
+    busy: bool
+
+    @property
+    def setup(self) -> str:
+        what = f"fetch_all(urls, limit={self.limit}) with {len(self.ids)} URLs, items {self.ids}"
+        if self.fail_ids:
+            what += f"; items {_as_text(sorted(self.fail_ids))} answer 500 the first time"
+        if self.batch == 2:
+            what += (
+                "; another client held one of the server's slots at the start (so some of "
+                "your requests were turned away with 429 even within the limit)"
+            )
+        return what
+
+    def mine(self, stats: ServerStats | None = None) -> list[RequestRecord]:
+        """The answer's requests (not the other client's), in arrival order."""
+        records = (stats or self.stats).requests
+        return sorted((r for r in records if r.tag != Q4_NEIGHBOUR), key=lambda r: r.seq)
+
+    def fetched(self, stats: ServerStats | None = None) -> Counter[int]:
+        return Counter(r.item for r in self.mine(stats) if r.status == 200)
+
+    def attempts(self, item: int) -> list[RequestRecord]:
+        return [r for r in self.mine() if r.item == item]
+
+    def max_in_flight(self) -> int:
+        """The most of the answer's requests the server was serving at one moment."""
+        marks = []
+        for r in self.mine():
+            if r.served:
+                marks += [(r.started, 1), (r.ended, -1)]
+        most = now = 0
+        for _, step in sorted(marks, key=lambda m: (m[0], m[1])):
+            now += step
+            most = max(most, now)
+        return most
+
+    def over_limit(self) -> list[RequestRecord]:
+        """429s that arrived while `limit` of the answer's own requests were being served."""
+        served = [r for r in self.mine() if r.served]
+        return [
+            r
+            for r in self.mine()
+            if r.status == 429
+            and sum(s.started <= r.arrived < s.ended for s in served) >= self.limit
+        ]
+
+
+def _q4_run(
+    fetch_all: Callable[..., Any],
+    batch: int,
+    limit: int,
+    ms: Mapping[int, int],
+    fail_ids: frozenset[int] = frozenset(),
+    neighbour: bool = False,
+) -> _Q4Run:
+    ids = list(ms)
+    retry_after = Q4_RETRY_AFTER / get_scale()  # the service multiplies it by the scale
+    with Service(limit=limit, mode="reject", retry_after=retry_after) as service:
+        urls = [
+            service.item_url(
+                i, ms=ms[i], **({"fail": 500, "fail_first": 1} if i in fail_ids else {})
+            )
+            for i in ids
+        ]
+        other = None
+        if neighbour:
+            other = threading.Thread(
+                target=_neighbour_request, args=(service,), name="check-neighbour", daemon=True
+            )
+            other.start()
+            until = time.perf_counter() + 2.0
+            while service.in_flight < 1 and time.perf_counter() < until:
+                time.sleep(0.001)
+        box: dict[str, Any] = {}
+
+        def timed(urls: list[str], limit: int) -> Any:
+            value = fetch_all(urls, limit)
+            box["at_return"] = service.stats()
+            return value
+
+        before = {t.ident for t in threading.enumerate()}
+        error = None
+        value = None
+        with _Canary() as canary:
+            start = time.perf_counter()
+            try:
+                value = call_student(timed, list(urls), limit, timeout=Q4_TIMEOUT)
+            except StudentError as exc:
+                error = exc
+            wall = time.perf_counter() - start
+        until = time.perf_counter() + 0.5  # let requests still in progress finish
+        while service.in_flight > 0 and time.perf_counter() < until:
+            time.sleep(0.005)
+        left = _threads_left(before)
+        stats = service.stats()
+        if other is not None:
+            other.join(1.0)
+    return _Q4Run(
+        batch,
+        ids,
+        urls,
+        limit,
+        fail_ids,
+        value,
+        error,
+        wall,
+        box.get("at_return"),
+        stats,
+        left,
+        canary.busy,
+    )
+
+
+def _neighbour_request(service: Service) -> None:
+    with contextlib.suppress(OSError):
+        http_get(
+            service.item_url(Q4_NEIGHBOUR_ITEM, ms=Q4_NEIGHBOUR_MS),
+            headers={"X-Request-Id": Q4_NEIGHBOUR},
+            timeout=5.0,
+        )
+
+
+def _threads_left(before: set[int | None]) -> list[str]:
+    """Names of threads started during the call that are still alive 0.3 s after it."""
+    until = time.perf_counter() + 0.3
+    while True:
+        left = [
+            t
+            for t in threading.enumerate()
+            if t.ident not in before and t.is_alive() and not t.name.startswith("check-")
+        ]
+        if not left or time.perf_counter() > until:
+            return [t.name for t in left]
+        time.sleep(0.01)
+
+
+def _q4_error_failure(run: _Q4Run) -> Verdict | None:
+    """The answer raised: say which failure it did not retry, if the server saw one."""
+    if run.error is None:
+        return None
+    where = run.error.verdict()
+    unanswered = [i for i in run.ids if run.fetched()[i] == 0 and run.attempts(i)]
+    if unanswered:
+        i = unanswered[0]
+        status = run.attempts(i)[-1].status
+        return failed(
+            f"Item {i} answered {status} and your function raised "
+            f"{type(run.error.exc).__name__} instead of trying again.",
+            run.setup,
+            *where.details,
+            _retry_advice(status),
+            code=where.code,
+        )
+    return where
+
+
+def _retry_advice(status: int) -> str:
+    if status == 429:
+        return (
+            'A 429 means "not now": wait reply.retry_after seconds (the exact value from its '
+            "JSON body; the Retry-After header rounds it up to whole seconds), then send the "
+            "same request again. With urllib directly, a 429 arrives as an HTTPError."
+        )
+    return (
+        "A 500 here is a failure that passes: wait a little (a backoff that grows with each "
+        "attempt) and send the same request again. With urllib directly, a 500 arrives as "
+        "an HTTPError."
+    )
+
+
+def _q4_over_limit_failure(run: _Q4Run) -> Verdict | None:
+    over = run.over_limit()
+    if not over:
+        return None
+    return failed(
+        f"Your function sent more than {run.limit} requests at once (limit={run.limit}): the "
+        f"server turned {len(over)} of them away with 429.",
+        run.setup,
+        f"each of those arrived while the server was already serving {run.limit} of your requests",
+        "Keep at most `limit` requests out at a time: a ThreadPoolExecutor(max_workers=limit), "
+        "or a threading.Semaphore(limit) held around each request — the number you are given, "
+        "not a number of your own.",
+    )
+
+
+def _q4_early_failure(run: _Q4Run) -> Verdict | None:
+    if run.at_return is None:
+        return None
+    done = run.fetched(run.at_return)
+    later = [i for i in run.ids if done[i] == 0 and run.fetched()[i] > 0]
+    if not later:
+        return None
+    return failed(
+        f"Your function returned before every request was answered: item(s) {_as_text(later)} "
+        "got their answer only afterwards.",
+        run.setup,
+        "Wait for every request (future.result(), or join() every thread) before returning.",
+    )
+
+
+def _q4_missing_failure(run: _Q4Run) -> Verdict | None:
+    fetched = run.fetched()
+    missing = [i for i in run.ids if fetched[i] == 0]
+    if not missing:
+        return None
+    never = [i for i in missing if not run.attempts(i)]
+    if never:
+        return failed(
+            f"Your function never requested item(s) {_as_text(never)}.",
+            run.setup,
+            "Send one request per URL in urls.",
+        )
+    i = missing[0]
+    status = run.attempts(i)[-1].status
+    why = (
+        "it was turned away (429) — another client was using a slot, or your requests were "
+        "over the limit —"
+        if status == 429
+        else "it answered 500, a failure that passes (its second attempt succeeds),"
+    )
+    return failed(
+        f"Item(s) {_as_text(missing)} never got a successful answer: your function did not "
+        "try again after a failure.",
+        run.setup,
+        f"item {i}: {why} and your function sent no further request for it",
+        _retry_advice(status),
+    )
+
+
+def _q4_twice_failure(run: _Q4Run) -> Verdict | None:
+    twice = {i: n for i, n in run.fetched().items() if n > 1}
+    if not twice:
+        return None
+    shown = ", ".join(f"item {i} {n} times" for i, n in twice.items())
+    return failed(
+        f"Your function fetched some items more than once: the server answered 200 for {shown}.",
+        run.setup,
+        "Retry only the request that failed, and stop once it has succeeded; don't start "
+        "the whole batch again.",
+    )
+
+
+def _q4_value_failure(run: _Q4Run) -> Verdict | None:
+    value, ids = run.value, run.ids
+    if not isinstance(value, (list, tuple)):
+        return failed(
+            f"fetch_all should return a list of JSON bodies, got {type(value).__name__}.",
+            "One dict per URL, in the order of urls.",
+        )
+    if len(value) != len(ids):
+        return failed(
+            f"fetch_all should return {len(ids)} bodies (one per URL), got {len(value)}.",
+            run.setup,
+        )
+    for body in value:
+        if isinstance(body, Reply) or (hasattr(body, "status") and hasattr(body, "data")):
+            return failed(
+                "You returned the replies, not their JSON bodies.",
+                "Return reply.data (the dict the server sent) for each URL.",
+            )
+        if not isinstance(body, Mapping):
+            return failed(
+                f"Each item of the list should be the JSON body (a dict), got "
+                f"{type(body).__name__} {body!r}.",
+                'For example {"id": 7, "result": "result of task 7", ...}: reply.data with '
+                "the course's get, or json.loads(response.read()) with urllib.",
+            )
+    got_ids = [body.get("id") for body in value]
+    if got_ids != ids:
+        if sorted(map(repr, got_ids)) == sorted(map(repr, ids)):
+            ends = {r.item: r.ended for r in run.mine() if r.status == 200}
+            finishing = sorted(ids, key=lambda i: ends.get(i, 0.0))
+            order = "finishing order" if got_ids == finishing else "another order"
+            return failed(
+                f"Every body is there, but in {order}, not in the order of urls.",
+                f"urls asked for items {ids}; your bodies are for items {got_ids}",
+                "Keep the futures in a list in the order of urls (or use executor.map), or "
+                "write each body into its own position of the result list.",
+            )
+        return failed(
+            "The bodies are not those of the URLs you were given.",
+            f"urls asked for items {ids}; your bodies are for items {got_ids}",
+        )
+    wrong = [
+        (i, body) for i, body in zip(ids, value, strict=True) if body.get("result") != result_of(i)
+    ]
+    if wrong:
+        i, body = wrong[0]
+        return failed(f"The body for item {i} is not the server's answer: {body!r}.")
+    return None
+
+
+def _q4_hammer_failure(run: _Q4Run) -> Verdict | None:
+    """A ✗ if a request turned away with 429 was sent again before its Retry-After."""
+    for i in run.ids:
+        tries = run.attempts(i)
+        for first, second in itertools.pairwise(tries):
+            if first.status != 429:
+                continue
+            gap = second.arrived - first.arrived
+            if gap < 0.9 * Q4_RETRY_AFTER:
+                count = sum(r.status == 429 for r in tries)
+                return failed(
+                    f"After a 429 your function tried again too soon: item {i} was asked "
+                    f"again {fmt_seconds(gap)} later, and turned away {count} time(s) in all.",
+                    run.setup,
+                    f"each 429 asked you to wait {fmt_seconds(Q4_RETRY_AFTER)} (reply.retry_after)",
+                    "Sleep at least reply.retry_after seconds before the next attempt, and "
+                    "longer after each failure: retrying at once only hammers a busy server.",
+                )
+    return None
+
+
+def _q4_under_failure(run: _Q4Run) -> Verdict | None:
+    most = run.max_in_flight()
+    if most >= run.limit:
+        return None
+    if most <= 1:
+        return failed(
+            "Your function sent the requests one at a time.",
+            run.setup,
+            f"the server never had two of your requests at once; it takes {run.limit}",
+            "Send them from a ThreadPoolExecutor(max_workers=limit): up to `limit` requests "
+            "then wait at the same time.",
+        )
+    return failed(
+        f"Your function never had more than {most} requests out at once, although the "
+        f"server takes {run.limit} (limit={run.limit}).",
+        run.setup,
+        "Use the limit you are given: ThreadPoolExecutor(max_workers=limit), or a "
+        "Semaphore(limit) — not a fixed number.",
+    )
+
+
+def _q4_ideal(run: _Q4Run) -> float:
+    """What the server's work needed at `limit` at a time (its own measured durations)."""
+    served = [r for r in run.mine() if r.served]
+    per_item = Counter[int]()
+    for r in served:
+        per_item[r.item] += r.ended - r.started
+    total = sum(r.ended - r.started for r in served)
+    return max(total / run.limit, max(per_item.values(), default=0.0))
+
+
+def _q4_slow_failure(run: _Q4Run) -> Verdict | None:
+    ideal = _q4_ideal(run)
+    if run.wall <= 3 * ideal + _Q4_SLACK:
+        return None
+    if run.busy:
+        return failed(
+            "Your machine was too busy to judge the wall time: the check's own threads woke "
+            "up late while your function ran.",
+            run.setup,
+            f"your function took {fmt_seconds(run.wall)}; the server's work needed "
+            f"{fmt_seconds(ideal)} at {run.limit} at a time",
+            "Close other programs and run the check again.",
+        )
+    gaps = [
+        (second.arrived - first.ended, first.item)
+        for i in run.ids
+        for first, second in itertools.pairwise(run.attempts(i))
+    ]
+    longest = max(gaps, default=(0.0, 0))
+    why = (
+        f"after item {longest[1]} failed, your function waited {fmt_seconds(longest[0])} "
+        "before trying it again: back off briefly (a few hundredths of a second, doubling "
+        "each time), and wait the Retry-After only after a 429"
+        if longest[0] > 0.3
+        else "the server's slots stood idle for much of that time: keep `limit` requests "
+        "going all the time (a pool of `limit` workers takes the next URL as soon as one "
+        "is done), rather than waiting for a whole group to finish before starting the next"
+    )
+    return failed(
+        f"Your function took {fmt_seconds(run.wall)}, far more than the "
+        f"{fmt_seconds(ideal)} the server needed at {run.limit} requests at a time.",
+        run.setup,
+        why,
+    )
+
+
+def _q4_threads_failure(run: _Q4Run) -> Verdict | None:
+    if not run.left_running:
+        return None
+    return failed(
+        f"{len(run.left_running)} thread(s) your function started were still running after "
+        "it returned.",
+        f"still running: {', '.join(run.left_running[:5])}",
+        "An executor you never shut down keeps its idle workers alive: use `with "
+        "ThreadPoolExecutor(...) as executor:` (or call executor.shutdown()); join() every "
+        "thread you start yourself.",
+    )
+
+
+def _q4_rules(run: _Q4Run, *, judge_wall: bool) -> Verdict | None:
+    """Batch 1 judges everything; batch 2 judges the wall time and full use of the limit
+    only where no 429 made the answer wait long (a worker sleeping out a whole-second
+    Retry-After header holds its slot: fewer requests in flight, and more time, is right)."""
+    waited_long = any(
+        second.arrived - first.arrived > 0.5
+        for i in run.ids
+        for first, second in itertools.pairwise(run.attempts(i))
+        if first.status == 429
+    )
+    return first_failure(
+        lambda: _q4_error_failure(run),
+        lambda: _q4_over_limit_failure(run),
+        lambda: _q4_early_failure(run),
+        lambda: _q4_missing_failure(run),
+        lambda: _q4_twice_failure(run),
+        lambda: _q4_value_failure(run),
+        lambda: _q4_hammer_failure(run),
+        None if waited_long else (lambda: _q4_under_failure(run)),
+        (lambda: _q4_slow_failure(run)) if judge_wall else None,
+        lambda: _q4_threads_failure(run),
+    )
+
+
+def _q4_trial(fetch_all: Callable[..., Any]) -> Verdict:
+    rng = _rng()
+    limit1 = rng.choice((3, 4, 5))
+    limit2 = rng.choice([k for k in (2, 3, 4, 5) if k != limit1])
+    ids1 = varied_ids(3 * limit1, rng)
+    ms1 = {i: rng.choice(Q4_MS) for i in ids1}
+    fail1 = frozenset(rng.sample(ids1, 2))
+
+    first = _q4_run(fetch_all, 1, limit1, ms1, fail1)
+    if first.busy and first.wall > 3 * _q4_ideal(first) + _Q4_SLACK and first.error is None:
+        first = _q4_run(fetch_all, 1, limit1, ms1, fail1)  # a starved machine: once more
+    verdict = _q4_rules(first, judge_wall=True)
+    if verdict is not None:
+        return verdict
+
+    ids2 = varied_ids(4 * limit2, rng)
+    ms2 = dict.fromkeys(ids2, Q4_BATCH2_MS)
+    second = _q4_run(fetch_all, 2, limit2, ms2, neighbour=True)
+    turned_away = sum(r.status == 429 for r in second.mine())
+    verdict = _q4_rules(second, judge_wall=False)
+    if verdict is not None:
+        return verdict
+    if turned_away == 0:
+        second = _q4_run(fetch_all, 2, limit2, ms2, neighbour=True)
+        turned_away = sum(r.status == 429 for r in second.mine())
+        verdict = _q4_rules(second, judge_wall=False)
+        if verdict is not None:
+            return verdict
+        if turned_away == 0:
+            return failed(
+                "Your machine was too busy to judge the retries after 429: in two tries, "
+                "none of your requests reached the server while the other client held its "
+                "slot.",
+                second.setup,
+                "Close other programs and run the check again.",
+            )
+    return passed(
+        "Every item fetched exactly once, bodies in the order of urls, never more than the "
+        "limit at once — and every 429 waited out and retried.",
+        f"batch 1 (limit {limit1}): up to {first.max_in_flight()} of your requests at once; "
+        f"wall {fmt_seconds(first.wall)}, the server's work needed {fmt_seconds(_q4_ideal(first))} "
+        f"at {limit1} at a time; the items that failed with 500 were retried",
+        f"batch 2 (limit {limit2}, another client holding a slot at first): {turned_away} "
+        f"request(s) turned away with 429, each sent again after the Retry-After; up to "
+        f"{second.max_in_flight()} of your requests at once",
+    )
+
+
+q4 = FunctionProblem(
+    name="q4",
+    trial=_q4_trial,
+    hints=[
+        "Write `fetch_one(url)` first: a loop that sends the request and returns reply.data "
+        "on a 200; on a 429 it sleeps reply.retry_after seconds, on a 500 a short backoff "
+        "(0.05 s, doubling each attempt), and tries again.",
+        "Then `with ThreadPoolExecutor(max_workers=limit) as executor: return "
+        "list(executor.map(fetch_one, urls))` — the pool's size keeps at most `limit` "
+        "requests out at once, and map keeps the order of urls. (Or a threading.Semaphore"
+        "(limit) held around the request itself, with more workers.)",
+    ],
+    solution_note="Sleeping while holding a slot (a worker of a max_workers=limit pool) wastes "
+    "that slot for the wait; releasing a semaphore before sleeping lets another request "
+    "use it. Both keep to the limit.",
 )
 
 PROBLEMS = register(globals())

@@ -63,7 +63,8 @@ while (($#)); do
         --commit=*) REF=${1#--commit=}; shift ;;
         --timeout) [[ ${2:-} =~ ^[0-9]+$ ]] || { echo "--timeout needs seconds" >&2; exit 2; }
                    TIMEOUT=$2; shift 2 ;;
-        --timeout=*) TIMEOUT=${1#--timeout=}; shift ;;
+        --timeout=*) TIMEOUT=${1#--timeout=}; shift
+                     [[ $TIMEOUT =~ ^[0-9]+$ ]] || { echo "--timeout needs seconds" >&2; exit 2; } ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -191,12 +192,15 @@ if printf '%s\n' "${FOUND[@]}" | grep -q '|chroot|'; then
     mount_once --bind /dev/pts "$CHROOT/dev/pts"
     mountpoint -q /dev/shm && mount_once --bind /dev/shm "$CHROOT/dev/shm"
 
-    # The host's DNS, CA bundle and pip configuration, so pip there uses the same indexes.
+    # The host's DNS, CA bundle and pip configuration, so pip there uses the same indexes
+    # (the user's own pip.conf goes to /root, HOME in the chroot).
     PIP_CONFS=(/etc/pip.conf /etc/xdg/pip/pip.conf "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf")
     for f in /etc/resolv.conf /etc/ssl/certs/ca-certificates.crt "${PIP_CONFS[@]}"; do
         [[ -f $f ]] || continue
-        mkdir -p "$CHROOT$(dirname "$f")"
-        cp -L "$f" "$CHROOT$f"
+        inside=$f
+        [[ $f == "$HOME"/* ]] && inside=/root/${f#"$HOME"/}
+        mkdir -p "$CHROOT$(dirname "$inside")"
+        cp -L "$f" "$CHROOT$inside"
     done
     # Files and folders the pip configuration and PIP_* variables name (find-links folders,
     # file:// indexes, a constraints file, a cert): folders bind-mounted read-only at the
@@ -221,6 +225,11 @@ if printf '%s\n' "${FOUND[@]}" | grep -q '|chroot|'; then
             cp -L "$p" "$CHROOT$p"
         fi
     done
+
+    # Some tests call git (exercises compared with the committed ones): Debian's minbase
+    # has none.
+    [[ -x $CHROOT/usr/bin/git ]] \
+        || echo "note: no git in $CHROOT (chroot $CHROOT apt-get install git): tests calling git fail" >&2
 
     CHROOT_ENV=(HOME=/root "PATH=$CHROOT_PATH" LANG=C.UTF-8 "TERM=${TERM:-dumb}")
     for var in $(compgen -e); do
@@ -302,7 +311,7 @@ for entry in "${FOUND[@]}"; do
         continue
     fi
 
-    # A fresh clone of HEAD; for the chroot, inside the chroot folder.
+    # A fresh clone at the pinned commit; for the chroot, inside the chroot folder.
     if [[ $kind == chroot ]]; then
         mkdir -p "$CHROOT/tmp"
         tmp=$(mktemp -d "$CHROOT/tmp/test-pythons-$version.XXXXXX")

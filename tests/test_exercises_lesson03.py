@@ -18,7 +18,7 @@ import pytest
 from concurrency_lab.dev.answers import assert_not_attempted
 from concurrency_lab.dev.cells import answer
 from concurrency_lab.exercises.core import Problem, solution_from_notebook
-from concurrency_lab.exercises.lesson03 import q1, q2, q3
+from concurrency_lab.exercises.lesson03 import q1, q2, q3, q4
 
 SETUP = "from concurrent.futures import ThreadPoolExecutor, as_completed"
 
@@ -68,7 +68,7 @@ def _stub(*args: Any) -> None:
 
 
 def test_stubs_are_not_attempted() -> None:
-    for problem in (q1, q2, q3):
+    for problem in (q1, q2, q3, q4):
         assert_not_attempted(problem, _stub)
         assert_not_attempted(problem, None)
 
@@ -672,7 +672,357 @@ def test_q3_wrong_answers_get_their_message() -> None:
     judge_all(q3, "results_within", Q3_WRONG)
 
 
-@pytest.mark.parametrize("problem", [q1, q2, q3], ids=lambda p: p.name)
+@pytest.mark.parametrize("problem", [q1, q2, q3, q4], ids=lambda p: p.name)
 def test_hints_and_solution_show(problem: Problem) -> None:
     assert problem.hint().plain
     assert "def " in problem.solution().plain
+
+
+# ------------------------------------------------------------------ q4: a real server's limit
+# Judged one at a time, not all at once: the check also looks for threads the answer left
+# running, and another check's threads would look like the answer's.
+Q4_SETUP = """
+import time
+
+from concurrency_lab.exercises.lesson03 import q4
+from concurrency_lab.work.http_client import get
+"""
+
+
+def judge_one_by_one(problem: Problem, name: str, cases: dict[str, tuple[str, ...] | str]) -> None:
+    errors = []
+    for cell, expected in cases.items():
+        fn = answer(name, SETUP, Q4_SETUP, cell)
+        start = time.perf_counter()
+        verdict = problem.verdict(fn)
+        seconds = time.perf_counter() - start
+        text = verdict.plain(problem.name)
+        if expected == "pass":
+            if not verdict.ok:
+                errors.append(f"expected ✓ for:\n{cell}\ngot:\n{text}")
+        elif verdict.status != "failed":
+            errors.append(f"expected ✗ for:\n{cell}\ngot:\n{text}")
+        else:
+            missing = [f for f in expected if f.lower() not in text.lower()]
+            if missing:
+                errors.append(f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}")
+        if seconds > MAX_CHECK_SECONDS:
+            errors.append(f"check took {seconds:.2f} s for:\n{cell}")
+    assert not errors, "\n\n".join(errors)
+
+
+Q4_RIGHT = [
+    solution_from_notebook(q4.notebook, "q4"),
+    # a semaphore sized to the limit, more workers than that; released while sleeping
+    """
+    import random
+    import threading
+
+    def fetch_all(urls, limit):
+        slots = threading.Semaphore(limit)
+
+        def fetch(url):
+            for attempt in range(10):
+                with slots:
+                    reply = get(url)
+                if reply.ok:
+                    return reply.data
+                wait = 0.02 * 2**attempt
+                if reply.status == 429:
+                    wait = max(wait, reply.retry_after)
+                time.sleep(wait * random.uniform(1, 1.5))
+            raise RuntimeError(url)
+
+        with ThreadPoolExecutor(max_workers=len(urls)) as executor:
+            return list(executor.map(fetch, urls))
+    """,
+    # a queue of worker threads, each writing its own slot of the result list
+    """
+    import queue
+    import threading
+
+    def fetch_all(urls, limit):
+        todo = queue.Queue()
+        for position, url in enumerate(urls):
+            todo.put((position, url))
+        results = [None] * len(urls)
+
+        def worker():
+            while True:
+                try:
+                    position, url = todo.get_nowait()
+                except queue.Empty:
+                    return
+                pause = 0.03
+                while True:
+                    reply = get(url)
+                    if reply.status == 200:
+                        results[position] = reply.data
+                        break
+                    time.sleep(max(pause, reply.retry_after or 0))
+                    pause *= 2
+
+        threads = [threading.Thread(target=worker) for _ in range(limit)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+    """,
+    # urllib directly; the exact wait from the 429's JSON body
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    def fetch_one(url, attempt=0):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            body = json.loads(error.read())
+            if error.code == 429:
+                time.sleep(body["retry_after"])
+            elif error.code == 500:
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise
+            return fetch_one(url, attempt + 1)  # recursion instead of a loop
+
+    def fetch_all(urls, limit):
+        with ThreadPoolExecutor(limit) as pool:
+            return list(pool.map(fetch_one, urls))
+    """,
+    # urllib directly, honouring the Retry-After *header* (whole seconds: slower, still right)
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    def fetch_one(url):
+        delay = 0.05
+        while True:
+            try:
+                with urllib.request.urlopen(url) as response:
+                    return json.load(response)
+            except urllib.error.HTTPError as error:
+                if error.code not in (429, 500):
+                    raise
+                wait = float(error.headers.get("Retry-After") or 0)
+                time.sleep(max(wait, delay))
+                delay *= 2
+
+    def fetch_all(urls, limit):
+        with ThreadPoolExecutor(max_workers=limit) as executor:
+            return list(executor.map(fetch_one, urls))
+    """,
+    # beginner-verbose: submit, a list of futures, a counter of attempts
+    """
+    def get_with_retries(url):
+        attempts = 0
+        while attempts < 20:
+            attempts = attempts + 1
+            reply = get(url)
+            if reply.status == 200:
+                return reply.data
+            elif reply.status == 429:
+                seconds = reply.retry_after
+                time.sleep(seconds)
+            elif reply.status == 500:
+                time.sleep(0.05 * attempts)
+            else:
+                raise Exception("unexpected status " + str(reply.status))
+        raise Exception("gave up on " + url)
+
+    def fetch_all(urls, limit):
+        executor = ThreadPoolExecutor(max_workers=limit)
+        futures = []
+        for url in urls:
+            future = executor.submit(get_with_retries, url)
+            futures.append(future)
+        bodies = []
+        for future in futures:
+            body = future.result()
+            bodies.append(body)
+        executor.shutdown()
+        return bodies
+    """,
+    # as_completed, each body put back at its position
+    """
+    def fetch_all(urls, limit):
+        def one(url):
+            backoff = 0.05
+            while (reply := get(url)).status in (429, 500):
+                time.sleep(reply.retry_after if reply.status == 429 else backoff)
+                backoff *= 2
+            return reply.data
+
+        bodies = [None] * len(urls)
+        with ThreadPoolExecutor(max_workers=limit) as executor:
+            where = {executor.submit(one, url): k for k, url in enumerate(urls)}
+            for future in as_completed(where):
+                bodies[where[future]] = future.result()
+        return tuple(bodies)
+    """,
+]
+
+Q4_RETRY = """
+def fetch_one(url):
+    backoff = 0.05
+    while True:
+        reply = get(url)
+        if reply.ok:
+            return reply.data
+        time.sleep(max(reply.retry_after or 0, backoff))
+        backoff *= 2
+"""
+
+Q4_WRONG: dict[str, tuple[str, ...]] = {
+    # no limit at all (retries make every item arrive in the end)
+    Q4_RETRY
+    + """
+def fetch_all(urls, limit):
+    with ThreadPoolExecutor(max_workers=len(urls)) as executor:
+        return list(executor.map(fetch_one, urls))
+""": ("more than", "turned", "429"),
+    # one more than the limit
+    Q4_RETRY
+    + """
+def fetch_all(urls, limit):
+    with ThreadPoolExecutor(max_workers=limit + 1) as executor:
+        return list(executor.map(fetch_one, urls))
+""": ("sent more than", "at once"),
+    # retries a 500, but takes a 429 for an answer
+    """
+    def fetch_one(url):
+        reply = get(url)
+        while reply.status == 500:
+            time.sleep(0.05)
+            reply = get(url)
+        return reply.data
+
+    def fetch_all(urls, limit):
+        with ThreadPoolExecutor(max_workers=limit) as executor:
+            return list(executor.map(fetch_one, urls))
+    """: ("never got a successful answer", "turned away with 429"),
+    # any failure: the whole batch again
+    """
+    def fetch_all(urls, limit):
+        while True:
+            with ThreadPoolExecutor(max_workers=limit) as executor:
+                replies = list(executor.map(get, urls))
+            if all(reply.ok for reply in replies):
+                return [reply.data for reply in replies]
+            time.sleep(0.05)
+    """: ("more than once", "Retry only the request that failed"),
+    # one request at a time
+    Q4_RETRY
+    + """
+def fetch_all(urls, limit):
+    return [fetch_one(url) for url in urls]
+""": ("one at a time",),
+    # finishing order
+    Q4_RETRY
+    + """
+def fetch_all(urls, limit):
+    with ThreadPoolExecutor(max_workers=limit) as executor:
+        futures = [executor.submit(fetch_one, url) for url in urls]
+        return [future.result() for future in as_completed(futures)]
+""": ("not in the order of urls",),
+    # retries a 429 at once: hammers the server
+    """
+    def fetch_one(url):
+        while True:
+            reply = get(url)
+            if reply.ok:
+                return reply.data
+            if reply.status == 500:
+                time.sleep(0.05)
+
+    def fetch_all(urls, limit):
+        with ThreadPoolExecutor(max_workers=limit) as executor:
+            return list(executor.map(fetch_one, urls))
+    """: ("tried again too soon", "reply.retry_after"),
+    # returns before the requests are done
+    Q4_RETRY
+    + """
+def fetch_all(urls, limit):
+    executor = ThreadPoolExecutor(max_workers=limit)
+    futures = [executor.submit(fetch_one, url) for url in urls]
+    executor.shutdown(wait=False)
+    return [future.result() if future.done() else None for future in futures]
+""": ("returned before every request was answered",),
+    # a number of workers of its own, not the limit
+    Q4_RETRY
+    + """
+def fetch_all(urls, limit):
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        return list(executor.map(fetch_one, urls))
+""": ("more than",),
+    # worker threads that wait for more work forever (no sentinel): left running
+    Q4_RETRY
+    + """
+import queue
+import threading
+
+def fetch_all(urls, limit):
+    todo, done = queue.Queue(), queue.Queue()
+
+    def worker():
+        while True:
+            position, url = todo.get()
+            done.put((position, fetch_one(url)))
+
+    for _ in range(limit):
+        threading.Thread(target=worker, daemon=True).start()
+    for position, url in enumerate(urls):
+        todo.put((position, url))
+    bodies = [None] * len(urls)
+    for _ in urls:
+        position, body = done.get()
+        bodies[position] = body
+    return bodies
+""": ("still running after it returned", "sentinel"),
+    # a whole second after every failure
+    """
+    def fetch_one(url):
+        while True:
+            reply = get(url)
+            if reply.ok:
+                return reply.data
+            time.sleep(1)
+
+    def fetch_all(urls, limit):
+        with ThreadPoolExecutor(max_workers=limit) as executor:
+            return list(executor.map(fetch_one, urls))
+    """: ("far more than", "before trying it again"),
+    # the replies, not their bodies
+    """
+    def fetch_one(url):
+        reply = get(url)
+        while not reply.ok:
+            time.sleep(max(reply.retry_after or 0, 0.05))
+            reply = get(url)
+        return reply
+
+    def fetch_all(urls, limit):
+        with ThreadPoolExecutor(max_workers=limit) as executor:
+            return list(executor.map(fetch_one, urls))
+    """: ("replies, not their JSON bodies",),
+    # raises on the first 500
+    """
+    from concurrency_lab.work.http_client import get_json
+
+    def fetch_all(urls, limit):
+        with ThreadPoolExecutor(max_workers=limit) as executor:
+            return list(executor.map(get_json, urls))
+    """: ("answered 500", "instead of trying again", "StatusError"),
+}
+
+
+def test_q4_right_answers_pass() -> None:
+    judge_one_by_one(q4, "fetch_all", dict.fromkeys(Q4_RIGHT, "pass"))
+
+
+def test_q4_wrong_answers_get_their_message() -> None:
+    judge_one_by_one(q4, "fetch_all", Q4_WRONG)

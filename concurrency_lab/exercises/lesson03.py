@@ -1043,12 +1043,12 @@ def _q4_missing_failure(run: _Q4Run) -> Verdict | None:
         )
     i = missing[0]
     status = run.attempts(i)[-1].status
-    why = (
-        "it was turned away (429) — another client was using a slot, or your requests were "
-        "over the limit —"
-        if status == 429
-        else "it answered 500, a failure that passes (its second attempt succeeds),"
-    )
+    if status != 429:
+        why = "it answered 500, a failure that passes (its second attempt succeeds),"
+    elif run.batch == 2:
+        why = "it was turned away with 429 while another client held one of the server's slots,"
+    else:
+        why = "it was turned away with 429,"
     return failed(
         f"Item(s) {_as_text(missing)} never got a successful answer: your function did not "
         "try again after a failure.",
@@ -1216,9 +1216,9 @@ def _q4_threads_failure(run: _Q4Run) -> Verdict | None:
         f"{len(run.left_running)} thread(s) your function started were still running after "
         "it returned.",
         f"still running: {', '.join(run.left_running[:5])}",
-        "An executor you never shut down keeps its idle workers alive: use `with "
-        "ThreadPoolExecutor(...) as executor:` (or call executor.shutdown()); join() every "
-        "thread you start yourself.",
+        "Threads that wait for more work never end by themselves: put one sentinel (None) "
+        "per worker on the queue and join() them, or let `with ThreadPoolExecutor(...) as "
+        "executor:` shut its workers down.",
     )
 
 

@@ -1,9 +1,9 @@
-"""scripts/cpu_pool_demo.py runs as a script, under every start method, with its guard.
+"""concurrency_lab/work/cpu_pool_demo.py runs as a script, under every start method, with its guard.
 
 The script uses the platform's default start method; to try another, the test sets it
-first and then runs the file as ``__main__`` (``runpy.run_path``), which is what
-``python scripts/cpu_pool_demo.py`` does: spawned workers re-import it as ``__mp_main__``
-and its ``if __name__ == "__main__":`` guard keeps them from starting pools of their own.
+first and then runs the file as ``__main__`` (``runpy.run_path``), which is what running
+the file does: spawned workers re-import it as ``__mp_main__``, and its
+``if __name__ == "__main__":`` guard keeps them from starting pools of their own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from concurrency_lab.dev.nbtesting import ROOT
 
-SCRIPT = ROOT / "scripts" / "cpu_pool_demo.py"
+SCRIPT = ROOT / "concurrency_lab" / "work" / "cpu_pool_demo.py"
 
 
 def _run(*args: str, method: str = "fork") -> subprocess.CompletedProcess[str]:

@@ -38,7 +38,7 @@ def _text(output: nbformat.NotebookNode) -> str:
 
 def run_to_the_end(folder: str, name: str, method: str, tmp_path: Path) -> None:
     """Run ``folder/name`` from a fresh copy under ``method``; fail on any unexpected error."""
-    copy = stage(tmp_path, (folder, "scripts")) / folder / name
+    copy = stage(tmp_path, (folder,)) / folder / name
     nb = execute_notebook(copy, kernel_name=kernel_name(method), timeout=CELL_TIMEOUT)
     checks = 0
     for i, cell in enumerate(nb.cells):

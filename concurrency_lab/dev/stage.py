@@ -5,7 +5,6 @@
     build/nbtest/notebooks/   the lessons, as committed
     build/nbtest/solutions/   the answered exercises, as committed
     build/nbtest/exercises/   generated afresh from solutions/ (what a new student gets)
-    build/nbtest/scripts/     what lessons run with ``!python ../scripts/...``
 
 Two reasons. A student's checkout has *answered* exercises — ``make test`` must test the
 course, not their answers, so exercises come from ``solutions/``. And notebooks that write
@@ -26,7 +25,7 @@ import nbformat
 from concurrency_lab.dev.generate import make_exercise
 from concurrency_lab.dev.nbtesting import ROOT
 
-FOLDERS = ("notebooks", "solutions", "exercises", "scripts")
+FOLDERS = ("notebooks", "solutions", "exercises")
 
 
 def stage(dest: Path, folders: Iterable[str] = FOLDERS, *, root: Path = ROOT) -> Path:
@@ -42,8 +41,6 @@ def stage(dest: Path, folders: Iterable[str] = FOLDERS, *, root: Path = ROOT) ->
             for solution in sorted((root / "solutions").glob("*.ipynb")):
                 nb = make_exercise(nbformat.read(solution, as_version=4))
                 nbformat.write(nb, target / solution.name)
-        elif folder == "scripts":
-            shutil.copytree(root / folder, target, dirs_exist_ok=True)
         else:
             for path in sorted((root / folder).glob("*.ipynb")):
                 shutil.copy2(path, target / path.name)

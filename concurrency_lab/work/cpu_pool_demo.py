@@ -1,13 +1,14 @@
 """Sequential loop vs process pool for CPU-bound work: try it on your own machine.
 
-    python scripts/cpu_pool_demo.py                  # 4 tasks, as many workers as usable CPUs
-    python scripts/cpu_pool_demo.py --workers 4      # the seed's 4 processes
-    python scripts/cpu_pool_demo.py --tasks 8 --workers 2
+    python -m concurrency_lab.work.cpu_pool_demo              # 4 tasks, a worker per usable CPU
+    python -m concurrency_lab.work.cpu_pool_demo --workers 4  # the seed's 4 processes
+    python -m concurrency_lab.work.cpu_pool_demo --tasks 8 --workers 2
 
 Each task is the course's ``cpu_task``: a pure-Python sum that keeps one CPU busy for about
 a second at lecture scale (``CONCURRENCY_LAB_SCALE`` shrinks it). The script runs the tasks
 one after another, then in a ``multiprocessing.Pool``, and prints both wall times and the
-speed-up. Run it from the course's folder with the course's Python (``.venv/bin/python``).
+speed-up. Run it with the Python that has the course installed (``.venv/bin/python`` in a
+checkout); it lives in the package so that it is there wherever the course is installed.
 """
 
 from __future__ import annotations

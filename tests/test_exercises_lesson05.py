@@ -734,7 +734,7 @@ def balanced_batches(file_paths, n_batches, size=os.path.getsize):
     ),
     "round-robin": (
         _LPT_HEAD + "    return [file_paths[i::n] for i in range(n)]\n",
-        ("the heaviest batch holds", "times the best possible", "largest first"),
+        ("the heaviest batch holds", "times a lower bound", "largest first"),
     ),
     "sorted, then dealt round-robin": (
         _LPT_HEAD
@@ -742,7 +742,7 @@ def balanced_batches(file_paths, n_batches, size=os.path.getsize):
     ordered = sorted(file_paths, key=size, reverse=True)
     return [ordered[i::n] for i in range(n)]
 """,
-        ("times the best possible", "Bytes per batch"),
+        ("times a lower bound", "Bytes per batch"),
     ),
     "smallest first": (
         _LPT_HEAD
@@ -753,7 +753,7 @@ def balanced_batches(file_paths, n_batches, size=os.path.getsize):
         loads[b] += size(path)
     return batches
 """,
-        ("times the best possible",),
+        ("times a lower bound",),
     ),
     "lightest batch, in the given order": (
         _LPT_HEAD
@@ -764,7 +764,7 @@ def balanced_batches(file_paths, n_batches, size=os.path.getsize):
         loads[b] += size(path)
     return batches
 """,
-        ("times the best possible",),
+        ("times a lower bound",),
     ),
     "n_batches batches, always": (
         """

@@ -410,6 +410,15 @@ class _Core:
             if self.tasks:
                 await asyncio.wait(list(self.tasks), timeout=10)
             await asyncio.wait_for(server.wait_closed(), timeout=10)
+            # a connection accepted just before the stop may have got its handler only
+            # now, and an aborted transport closes its socket one loop turn later: turn
+            # the loop until every connection is gone (or a second has passed)
+            for _ in range(100):
+                for writer in list(self.writers):
+                    writer.transport.abort()
+                await asyncio.sleep(0.01)
+                if not self.writers and not self.tasks:
+                    break
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -387,8 +387,13 @@ for entry in "${FOUND[@]}"; do
         ((rc == 124)) && result="TIMEOUT after $TIMEOUT s; $result"
         tests="$status: $result"
         echo "   tests: $tests, $test_s s, load $load (log: $test_log)"
-        # Name the failing tests right here (pytest's short summary).
-        grep -E '^(FAILED|ERROR) [^ ]' "$test_log" | sed 's/\x1b\[[0-9;]*m//g; s/^/     /' || true
+        # Name the failing tests right here (pytest's short summary), the first 20.
+        failed=$(grep -E '^(FAILED|ERROR) [^ ]' "$test_log" | sed 's/\x1b\[[0-9;]*m//g') || true
+        if [[ -n $failed ]]; then
+            n=$(wc -l <<<"$failed")
+            head -n 20 <<<"$failed" | sed 's/^/     /'
+            ((n <= 20)) || echo "     ... and $((n - 20)) more: grep -E '^(FAILED|ERROR) ' $test_log"
+        fi
     fi
     if [[ $install != ok ]]; then
         FAILED=1

@@ -20,6 +20,7 @@ course's set-up cells run again, and grading goes on with the next question.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -254,6 +255,7 @@ def run_steps(
     notes: list[str] = []
     bad: set[str] = set()
     start = 0
+    failed_starts = 0
     while start < len(steps):
         cells = [nbformat.v4.new_code_cell(s.source) for s in steps]
         client = NotebookClient(
@@ -267,7 +269,19 @@ def run_steps(
             resources={"metadata": {"path": str(workdir)}},
         )
         stopped_at = None
-        with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
+        try:
+            starting = client.setup_kernel(env=env, stderr=subprocess.DEVNULL)
+            starting.__enter__()
+        except RuntimeError as exc:  # the kernel died while starting: once more, then give up
+            if cgroup is not None:
+                sandbox.kill_cgroup(cgroup)
+            failed_starts += 1
+            if failed_starts >= 2:
+                notes.append(f"no kernel could be started ({exc}): questions not run score 0")
+                break
+            continue
+        with contextlib.ExitStack() as started:
+            started.push(starting)
             pid = client.km.provisioner.process.pid  # type: ignore[union-attr]
             i = start
             try:

@@ -241,8 +241,10 @@ fi
 
 # run_in KIND DIR CMD...: run CMD in DIR, on the host or inside the chroot (DIR is then a
 # path inside the chroot), under `timeout` when RUN_TIMEOUT is set (exit 124 then; timeout
-# signals its whole process group: make, pytest and its workers).
+# signals its whole process group: make, pytest and its workers), with TMPDIR=RUN_TMPDIR
+# when set (a folder beside the clone: what the tests leave in it goes with the clone).
 RUN_TIMEOUT=
+RUN_TMPDIR=
 run_in() {
     local kind=$1 dir=$2 pre=()
     shift 2
@@ -250,7 +252,10 @@ run_in() {
     if [[ $kind == chroot ]]; then
         # shellcheck disable=SC2016  # $1 and $@ are the inner bash's arguments
         "${pre[@]}" chroot "$CHROOT" /usr/bin/env -i "${CHROOT_ENV[@]}" \
+            ${RUN_TMPDIR:+"TMPDIR=$RUN_TMPDIR"} \
             /bin/bash -c 'cd "$1" && shift && exec "$@"' run_in "$dir" "$@"
+    elif [[ -n $RUN_TMPDIR ]]; then
+        (cd "$dir" && TMPDIR=$RUN_TMPDIR exec "${pre[@]}" "$@")
     else
         (cd "$dir" && exec "${pre[@]}" "$@")
     fi
@@ -323,7 +328,9 @@ for entry in "${FOUND[@]}"; do
     CLONES+=("$tmp")
     git clone -q "$REPO" "$tmp/repo"
     git -C "$tmp/repo" checkout -q --detach "$SHA"   # in the clone: the commit pinned above
+    mkdir "$tmp/tmp"
     RUN_TIMEOUT=$TIMEOUT
+    RUN_TMPDIR=${inner%/repo}/tmp
 
     echo "== Python $version ($kind: $py): start method $start, GIL $gil"
     install_log=$LOGDIR/$version-install.log
@@ -401,6 +408,7 @@ for entry in "${FOUND[@]}"; do
     fi
     ROWS+=("$version	$start	$gil	$install ($install_s s)	$lint	$tests	$test_s	$load")
     RUN_TIMEOUT=
+    RUN_TMPDIR=
     if ((KEEP)); then
         echo "   clone kept: $tmp/repo"
     else

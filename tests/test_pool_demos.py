@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -29,33 +30,6 @@ from concurrency_lab.work.pool_demos import (
     tiny_task,
     worker_pid,
 )
-
-WORKER_MODULES = (
-    "concurrency_lab.work.pool_demos",
-    "concurrency_lab.work.tasks",
-    "concurrency_lab.work.timeline",
-    "concurrency_lab.work.speedup",
-    "concurrency_lab.work.build",
-    "concurrency_lab.work.gil_demos",
-)
-HEAVY = ("matplotlib", "numpy", "ipywidgets", "IPython", "pandas")
-
-
-def _modules_after_importing(names: tuple[str, ...]) -> list[str]:
-    import importlib
-
-    for name in names:
-        importlib.import_module(name)
-    return sorted(sys.modules)
-
-
-def test_a_spawned_child_imports_the_worker_modules_without_heavy_ones() -> None:
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as executor:
-        loaded = executor.submit(_modules_after_importing, WORKER_MODULES).result(timeout=60)
-    assert set(WORKER_MODULES) <= set(loaded)
-    heavy = [m for m in loaded if m.split(".")[0] in HEAVY]
-    assert heavy == [], f"worker modules pulled in {heavy}"
 
 
 def test_every_demo_function_pickles_by_reference() -> None:
@@ -220,3 +194,20 @@ def test_under_fork_a_lambda_fails_to_pickle_and_a_late_function_breaks_the_pool
                 ex.submit(cube, 3).result(timeout=60)
         finally:
             del module.late_cube  # type: ignore[attr-defined]
+
+
+def test_a_mapped_array_gives_the_same_checksums_as_a_sent_one(tmp_path: Path) -> None:
+    import zlib
+
+    data = bytes(range(256)) * 64
+    path = tmp_path / "array.bin"
+    path.write_bytes(data)
+    cuts = [(0, 100), (100, 5000), (5000, len(data))]
+    for start, stop in cuts:
+        expected = zlib.crc32(data[start:stop])
+        assert pool_demos.crc_of_slice(data, start, stop) == expected
+        assert pool_demos.crc_of_mapped_slice(str(path), start, stop) == expected
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        got = pool.submit(pool_demos.crc_of_mapped_slice, str(path), 0, len(data)).result(60)
+    assert got == zlib.crc32(data)

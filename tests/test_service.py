@@ -419,9 +419,13 @@ def test_with_and_close_leave_no_thread_and_no_socket() -> None:
     assert set(threading.enumerate()) <= before
 
     def new_sockets() -> list[object]:  # sockets this test opened (others may share the port)
+        gc.collect()  # a socket object nobody holds any more is closed when it is collected
         return [c for c in my_tcp_sockets(port) if c.fd not in fds_before]  # type: ignore[attr-defined]
 
-    wait_until(lambda: new_sockets() == [], timeout=10)  # closes are asynchronous
+    try:
+        wait_until(lambda: new_sockets() == [], timeout=10)  # closes are asynchronous
+    except AssertionError:
+        raise AssertionError(f"sockets left open: {new_sockets()}") from None
 
     svc = start_service()
     port = svc.port

@@ -24,10 +24,12 @@ What each one demonstrates:
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import sys
 import time
+import zlib
 from multiprocessing.context import BaseContext
 
 from concurrency_lab.work.scale import scaled_count
@@ -35,6 +37,8 @@ from concurrency_lab.work.tasks import CPU_TASK_N, cpu_task
 
 __all__ = [
     "cpu_seconds",
+    "crc_of_mapped_slice",
+    "crc_of_slice",
     "fork_context",
     "fragile_task",
     "kill_worker",
@@ -197,3 +201,17 @@ def running_slices(
         last = now
     slices.append((start, last))
     return [(a, b) for a, b in slices if b > a]
+
+
+# -- a large array: sent pickled with every task, or mapped once (lesson 04) -----------------
+def crc_of_slice(data: bytes, start: int, stop: int) -> int:
+    """CRC-32 of ``data[start:stop]``; the whole ``data`` travelled here pickled."""
+    return zlib.crc32(memoryview(data)[start:stop])
+
+
+def crc_of_mapped_slice(path: str, start: int, stop: int) -> int:
+    """CRC-32 of bytes ``start:stop`` of the file ``path``, read through a memory map: only
+    a path and two numbers travelled here; the operating system shares the file's pages
+    between every process that maps it, so the array is in memory once, not once per task."""
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        return zlib.crc32(view[start:stop])

@@ -83,15 +83,21 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES VIRTUAL_ENV PYTHONPATH PYTHONHOME
 # ---- cleanup: unmount what we mounted, remove clones unless --keep ------------------------
 MOUNTED=()   # mount points this script mounted, in mounting order
 CLONES=()    # temporary folders holding clones
+# chroot_users: the processes running inside the chroot folder, one pid a line.
+chroot_users() {
+    local p
+    for p in /proc/[0-9]*; do
+        [[ $(readlink "$p/root" 2>/dev/null) == "$CHROOT" ]] && echo "${p#/proc/}"
+    done
+    return 0
+}
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     local i m users=()
     # Others may be working in the folder on the mounts we made (they saw them there and
     # mounted nothing): then leave the mounts in place rather than pull /proc from under them.
     if ((${#MOUNTED[@]})); then
-        for m in /proc/[0-9]*; do
-            [[ $(readlink "$m/root" 2>/dev/null) == "$CHROOT" ]] && users+=("${m#/proc/}")
-        done
+        mapfile -t users < <(chroot_users)
         if ((${#users[@]})); then
             echo "note: left ${MOUNTED[*]} mounted: processes ${users[*]} run in $CHROOT" >&2
             MOUNTED=()
@@ -113,11 +119,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# mount_once ARGS... TARGET: mount unless TARGET is already a mount point (then it belongs to
-# someone else, who will unmount it).
+# mount_once ARGS... TARGET: mount unless TARGET is already a mount point. An existing mount
+# belongs to someone else, who will unmount it, while a process runs in the folder; with
+# none running it is a leftover (of a run killed before its cleanup): adopted, unmounted
+# at the end like ours.
 mount_once() {
     local target=${*: -1}
-    mountpoint -q "$target" && return 0
+    if mountpoint -q "$target"; then
+        if [[ -z $(chroot_users) && " ${MOUNTED[*]} " != *" $target "* ]]; then
+            MOUNTED+=("$target")
+        fi
+        return 0
+    fi
     mkdir -p "$target"
     mount "$@"
     MOUNTED+=("$target")

@@ -109,6 +109,7 @@ def test_a_circle_would_be_found() -> None:
     assert find_circles({"a": {"b"}, "b": set()}) == []
 
 
+# sitecustomize/usercustomize: a distribution's own start-up hooks (Debian's Python has one)
 CHILD = """
 import importlib, pkgutil, sys
 import concurrency_lab.work
@@ -117,7 +118,7 @@ for info in pkgutil.iter_modules(concurrency_lab.work.__path__, "concurrency_lab
 print("\\n".join(sorted(
     name for name in sys.modules
     if name.split(".")[0] not in sys.stdlib_module_names
-    and name.split(".")[0] != "concurrency_lab"
+    and name.split(".")[0] not in ("concurrency_lab", "sitecustomize", "usercustomize")
     and not name.startswith("_")
 )))
 """

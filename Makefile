@@ -103,9 +103,10 @@ test-browser: $(BROWSER) $(SITE)
 	fi
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:xdist tests/browser
 
-# Maintainers: make test on every Python >= 3.11 this machine has, each in a fresh clone.
+# Maintainers: make test on every Python >= 3.11 this machine has, each in a fresh clone
+# (TEST_PYTHONS_ARGS="--only 3.14 --keep" passes options to scripts/test_pythons.sh).
 test-pythons:
-	PYTHONS_CHROOT=$(PYTHONS_CHROOT) bash scripts/test_pythons.sh
+	PYTHONS_CHROOT=$(PYTHONS_CHROOT) bash scripts/test_pythons.sh $(TEST_PYTHONS_ARGS)
 
 # The course as a static web site in build/site/: stored outputs (nothing executed), links checked.
 site: $(DEV) $(SITE)

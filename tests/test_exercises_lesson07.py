@@ -198,7 +198,9 @@ Q1_WRONG = {
             futures = client.map(project.run, batches[1:], range(1, len(batches)))
             return client.submit(project.combine, futures).result()
         """,
-        ("not equal to the sequential", "files:"),
+        # what differs depends on which files the dropped batch drew (good ones: "files:",
+        # only bad ones: their errors), so only the headline is asserted
+        ("not equal to the sequential",),
     ),
     "a future returned": (
         """

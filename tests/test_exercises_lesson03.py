@@ -10,12 +10,12 @@ machine that is busy with the others.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from concurrency_lab.dev.answers import CHECK_SECONDS, assert_not_attempted
+from concurrency_lab.dev.answers import judge_all as judge_answers
 from concurrency_lab.dev.cells import answer
 from concurrency_lab.exercises.core import Problem, solution_from_notebook
 from concurrency_lab.exercises.lesson03 import q1, q2, q3, q4
@@ -30,35 +30,8 @@ def _fn(name: str, cell: str) -> Any:
 
 
 def judge_all(problem: Problem, name: str, cases: dict[str, tuple[str, ...] | str]) -> None:
-    """Judge every answer at once; ``cases`` maps a cell to ``"pass"`` or message fragments.
-
-    A fragment must appear (case-insensitively) in the verdict's text; the first fragment
-    should be from the headline, so the test says *which* diagnosis the answer gets.
-    """
-    answers = {cell: _fn(name, cell) for cell in cases}
-
-    def timed(fn: Any) -> tuple[Any, float]:
-        start = time.perf_counter()
-        verdict = problem.verdict(fn)
-        return verdict, time.perf_counter() - start
-
-    with ThreadPoolExecutor(max_workers=len(answers)) as pool:
-        futures = {cell: pool.submit(timed, fn) for cell, fn in answers.items()}
-    errors = []
-    for cell, expected in cases.items():
-        verdict, seconds = futures[cell].result()
-        text = verdict.plain(problem.name)
-        if expected == "pass":
-            if not verdict.ok:
-                errors.append(f"expected ✓ for:\n{cell}\ngot:\n{text}")
-        elif verdict.status != "failed":
-            errors.append(f"expected ✗ for:\n{cell}\ngot:\n{text}")
-        else:
-            missing = [f for f in expected if f.lower() not in text.lower()]
-            if missing:
-                errors.append(f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}")
-        CHECK_SECONDS[problem.name] = max(CHECK_SECONDS.get(problem.name, 0.0), seconds)
-    assert not errors, "\n\n".join(errors)
+    """Judge every answer at once (:func:`concurrency_lab.dev.answers.judge_all`)."""
+    judge_answers(problem, name, cases, SETUP)
 
 
 def _stub(*args: Any) -> None:

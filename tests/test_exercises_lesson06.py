@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from concurrency_lab.dev.answers import CHECK_SECONDS, assert_not_attempted, assert_passes
+from concurrency_lab.dev.answers import assert_not_attempted, assert_passes
+from concurrency_lab.dev.answers import judge_all as judge_answers
 from concurrency_lab.dev.cells import answer
 from concurrency_lab.exercises import lesson06
 from concurrency_lab.exercises.async_probes import (
@@ -42,32 +43,8 @@ def _fn(name: str, cell: str) -> Any:
 
 
 def judge_all(problem: Problem, name: str, cases: dict[str, tuple[str, ...] | str]) -> None:
-    """Judge every answer at once; ``cases`` maps a cell to ``"pass"`` or message fragments
-    (the first from the headline: *which* diagnosis the answer gets)."""
-    answers = {cell: _fn(name, cell) for cell in cases}
-
-    def timed(fn: Any) -> tuple[Any, float]:
-        start = time.perf_counter()
-        verdict = problem.verdict(fn)
-        return verdict, time.perf_counter() - start
-
-    with ThreadPoolExecutor(max_workers=len(answers)) as pool:
-        futures = {cell: pool.submit(timed, fn) for cell, fn in answers.items()}
-    errors = []
-    for cell, expected in cases.items():
-        verdict, seconds = futures[cell].result()
-        text = verdict.plain(problem.name)
-        if expected == "pass":
-            if not verdict.ok:
-                errors.append(f"expected ✓ for:\n{cell}\ngot:\n{text}")
-        elif verdict.status != "failed":
-            errors.append(f"expected ✗ for:\n{cell}\ngot:\n{text}")
-        else:
-            missing = [f for f in expected if f.lower() not in text.lower()]
-            if missing:
-                errors.append(f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}")
-        CHECK_SECONDS[problem.name] = max(CHECK_SECONDS.get(problem.name, 0.0), seconds)
-    assert not errors, "\n\n".join(errors)
+    """Judge every answer at once (:func:`concurrency_lab.dev.answers.judge_all`)."""
+    judge_answers(problem, name, cases, SETUP)
 
 
 async def _stub(*args: Any) -> None:

@@ -130,3 +130,33 @@ def assert_cells_fail(
     for fragment in says:
         assert fragment.lower() in text.lower(), f"{fragment!r} not in verdict:\n{text}"
     return verdict
+
+
+def judge_all(
+    problem: Problem, name: str, cases: dict[str, tuple[str, ...] | str], *setup: str
+) -> None:
+    """Judge many answers at once, each in its own thread (so each check also runs beside
+    others, on a busy process); ``cases`` maps an answer cell to ``"pass"`` or to message
+    fragments, the first from the headline (*which* diagnosis the answer gets). Each answer
+    runs as notebook cells after ``setup``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from concurrency_lab.dev.cells import answer
+
+    answers = {cell: answer(name, *setup, cell) for cell in cases}
+    with ThreadPoolExecutor(max_workers=len(answers)) as pool:
+        futures = {cell: pool.submit(timed_verdict, problem, fn) for cell, fn in answers.items()}
+    errors = []
+    for cell, expected in cases.items():
+        verdict = futures[cell].result()
+        text = verdict.plain(problem.name)
+        if expected == "pass":
+            if not verdict.ok:
+                errors.append(f"expected ✓ for:\n{cell}\ngot:\n{text}")
+        elif verdict.status != "failed":
+            errors.append(f"expected ✗ for:\n{cell}\ngot:\n{text}")
+        else:
+            missing = [f for f in expected if f.lower() not in text.lower()]
+            if missing:
+                errors.append(f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}")
+    assert not errors, "\n\n".join(errors)

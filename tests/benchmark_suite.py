@@ -6,7 +6,9 @@ one run, not in timed unit tests that fail on a busy machine. This script prints
 1. how long a new child takes to import all of ``concurrency_lab.work`` (target: ≤ 150 ms;
    every process-pool start pays it), and whether matplotlib came along (it must not);
 2. how long each notebook takes to execute at test scale (target: ≤ 5 s each), next to
-   the kernel start-up of an empty notebook, measured in the same run.
+   the kernel start-up of an empty notebook, measured in the same run;
+3. what a :class:`~concurrency_lab.work.timeline.Timeline` adds to each task it records,
+   as a fraction of the shortest test-scale task (target: under 1 %).
 
 The whole ``make test`` run (target: ≤ 60 s warm) is timed with ``time make test``.
 """
@@ -90,6 +92,26 @@ def notebook_times(env: dict[str, str]) -> list[tuple[str, float]]:
     return rows
 
 
+def timeline_overhead(calls: int = 2000, rounds: int = 5) -> tuple[float, float]:
+    """Best-of-``rounds`` seconds per call of a trivial function: (plain, recorded)."""
+    from concurrency_lab.work.timeline import Timeline
+
+    def plain(i: int) -> int:
+        return i
+
+    best = {}
+    for name in ("plain", "recorded"):
+        times = []
+        for _ in range(rounds):
+            fn = plain if name == "plain" else Timeline().track(plain)
+            start = time.perf_counter()
+            for i in range(calls):
+                fn(i)
+            times.append((time.perf_counter() - start) / calls)
+        best[name] = min(times)
+    return best["plain"], best["recorded"]
+
+
 def main() -> None:
     print(
         f"1. a new child process importing the {len(WORKER_MODULES)} worker modules "
@@ -112,6 +134,13 @@ def main() -> None:
         print(f"   {seconds:6.2f} s  {label}")
     worst = max(s for _, s in rows[1:])
     print(f"   slowest notebook: {worst:.2f} s = {worst / rows[0][1]:.1f}× an empty kernel run")
+    plain, recorded = timeline_overhead()
+    shortest = 1.0 * float(TEST_SCALE)  # the shortest io_task, 1 s at lecture scale
+    print(
+        f"\n3. a Timeline recording a call: {(recorded - plain) * 1e6:.1f} µs per call "
+        f"(plain call {plain * 1e6:.2f} µs) = {(recorded - plain) / shortest:.3%} of a "
+        f"{shortest * 1e3:.0f} ms task (target < 1 %)"
+    )
 
 
 if __name__ == "__main__":

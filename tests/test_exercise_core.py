@@ -296,10 +296,11 @@ def test_probe_records_numpy_ids_and_stops_when_the_check_gives_up() -> None:
     started = time.perf_counter()
     with pytest.raises(StudentTimeout):
         run_with_probe(lambda task, ids: task(0), {0: 5.0}, timeout=0.2)
+    # the watchdog gave up on the student's thread; the probe task notices that its folder
+    # is gone and stops (on a busy machine it may have stopped already)
     stuck = [t for t in set(threading.enumerate()) - before if t.name == "check-student-code"]
-    assert stuck  # the watchdog gave up on it...
     for t in stuck:
-        t.join(4.0)  # the probe task noticed its folder was gone and stopped...
+        t.join(4.0)
     assert not any(t.is_alive() for t in stuck)
     assert time.perf_counter() - started < 4.5  # ...long before its 5 s were up
 

@@ -1,9 +1,9 @@
 """The test-suite's notebook set-up, loaded as a pytest plugin (see ``pyproject.toml``).
 
 ``make test`` runs every notebook as shipped: lessons and solutions compared cell by cell
-with their stored outputs (nbval), and every notebook run again under each multiprocessing
-start method (``tests/test_start_methods.py``). This plugin does the three things those
-runs need, and nothing else:
+with their stored outputs (nbval, under ``fork``), and run again under the other
+multiprocessing start methods (``tests/test_start_methods.py``). This plugin does the
+six things those runs need, and nothing else:
 
 1. **The test scale, in one place.** :data:`TEST_SCALE` is put in the environment before
    any test runs (unless ``CONCURRENCY_LAB_SCALE`` is already set), so in-process tests,
@@ -16,7 +16,19 @@ runs need, and nothing else:
    ``PYTEST_CURRENT_TEST``, because ipykernel forwards fd-level output (spawned children,
    ``!cmd``) only when that variable is unset. nbval picks one with
    ``--nbval-kernel-name concurrency-lab-fork``.
-3. **A count.** At the end: how many notebook cells nbval compared, ignored and skipped.
+3. **Lessons that start no process run once.** :data:`STARTS_NO_PROCESS` lists them;
+   ``test_start_methods`` skips them, and here nbval's kernel for such a lesson refuses
+   to start a process, so the list cannot go stale.
+4. **Check cells judged.** In a solutions notebook nbval runs each check cell (the
+   nbgrader ``qN_check`` cell) but ignores its message, whose inputs change every run;
+   :func:`pytest_runtest_makereport` fails that cell unless the message is a ✓ (or, on a
+   starved machine, says it was too busy to judge).
+5. **A notebook stays on one worker.** ``make test`` uses ``--dist loadscope``, and here
+   a scope is a notebook (its cells share one kernel) or else a single test, which goes
+   to whichever worker is free: :func:`scope_of`. (xdist's own scopes are modules and
+   classes, which kept each checker's ~60 self-tests on one worker.)
+6. **A count.** At the end: how many notebook cells nbval compared, ignored and skipped,
+   and how many notebooks ran under each start method.
 
 It is a plugin rather than a ``conftest.py`` so that it also applies when pytest is
 pointed at a single notebook (``pytest --nbval --nbval-kernel-name concurrency-lab-fork
@@ -38,6 +50,18 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_SCALE = "0.02"
 """The fraction of lecture scale the tests run at (a 1–3 s wait becomes 20–60 ms)."""
 START_METHODS = ("fork", "spawn", "forkserver")
+STARTS_NO_PROCESS = (
+    "01_sequential_io.ipynb",
+    "02_threads.ipynb",
+    "03_futures.ipynb",
+    "06_asyncio.ipynb",
+)
+"""Lessons that start no ``multiprocessing`` process (threads, asyncio, ``subprocess``).
+
+A start method only decides how a ``multiprocessing`` child is made, so these lessons run
+the same under all three and are run under ``fork`` only (nbval). That is enforced: in
+nbval's run a lesson listed here gets a kernel in which starting a process raises."""
+NO_PROCESS_ENV = "CONCURRENCY_LAB_STARTS_NO_PROCESS"
 
 
 def kernel_name(start_method: str) -> str:
@@ -47,11 +71,28 @@ def kernel_name(start_method: str) -> str:
     return f"concurrency-lab-{start_method}"
 
 
+def refuse_processes(notebook: str) -> None:
+    """Make starting a ``multiprocessing`` process raise (a kernel for ``notebook``)."""
+    from multiprocessing.process import BaseProcess
+
+    def start(self: BaseProcess) -> None:
+        raise RuntimeError(
+            f"{notebook} started a process, but it is listed in STARTS_NO_PROCESS "
+            "(concurrency_lab/dev/nbtesting.py), so it is tested under fork only: "
+            "take it off that list"
+        )
+
+    BaseProcess.start = start  # type: ignore[method-assign]
+
+
 def _launcher(start_method: str) -> str:
     # What `python -m ipykernel_launcher` does, after choosing the start method.
     return (
-        "import sys, multiprocessing\n"
+        "import os, sys, multiprocessing\n"
         f"multiprocessing.set_start_method({start_method!r}, force=True)\n"
+        f"if os.environ.get({NO_PROCESS_ENV!r}):\n"
+        "    from concurrency_lab.dev.nbtesting import refuse_processes\n"
+        f"    refuse_processes(os.environ[{NO_PROCESS_ENV!r}])\n"
         "if sys.path[0] == '':\n"
         "    del sys.path[0]\n"
         "from ipykernel.kernelapp import launch_new_instance\n"
@@ -83,6 +124,59 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def scope_of(nodeid: str) -> str:
+    """What must run on one worker: a notebook's cells (one kernel), else the test alone."""
+    path = nodeid.split("::", 1)[0]
+    return path if path.endswith(".ipynb") else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # test tools only
+
+    class NotebookScopes(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return NotebookScopes(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)  # before nbval starts the notebook's kernel
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    listed = nbval_mode(item) is not None and item.path.name in STARTS_NO_PROCESS
+    if listed and item.path.parent.name == "notebooks":
+        os.environ[NO_PROCESS_ENV] = item.path.name
+    else:
+        os.environ.pop(NO_PROCESS_ENV, None)
+
+
+# --------------------------------------------------------------------------- check cells
+def is_check_cell(item: pytest.Item) -> bool:
+    """True for an nbval item that is a check cell (``qN_check``) of a solutions notebook."""
+    if nbval_mode(item) is None or item.path.parent.name != "solutions":
+        return False
+    grade_id = item.cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")  # type: ignore[attr-defined]
+    return grade_id.endswith("_check")
+
+
+def check_message(outputs: list) -> str:
+    """The plain text a check cell showed."""
+    texts = []
+    for output in outputs or ():
+        if output.get("output_type") == "stream":
+            texts.append(output.get("text", ""))
+        else:
+            texts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(texts)
+
+
+def judged_right(message: str) -> bool:
+    """A model answer's check: a ✓, or a machine too busy to judge it; never a ✗."""
+    return ("✓" in message or "too busy" in message) and "✗" not in message
+
+
 # --------------------------------------------------------------------------- the count
 def nbval_mode(item: pytest.Item) -> str | None:
     """'compared', 'ignored' or 'skipped' for an nbval cell item; None for other items."""
@@ -98,6 +192,11 @@ def nbval_mode(item: pytest.Item) -> str | None:
 
 
 _counts: Counter[str] = Counter()
+_runs: set[str] = set()
+
+
+def _where(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -106,6 +205,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     mode = nbval_mode(item)
     if mode is not None and report.when == "call":
         report.user_properties.append(("nbval_mode", mode))
+        report.user_properties.append(("notebook_run", f"{_where(item.path)} fork"))
+        if report.passed and is_check_cell(item):
+            message = check_message(item.test_outputs)  # type: ignore[attr-defined]
+            if not judged_right(message):
+                report.outcome = "failed"
+                report.longrepr = f"the model answer's check did not pass:\n{message}"
     return report
 
 
@@ -115,14 +220,23 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for key, value in report.user_properties:
         if key == "nbval_mode":
             _counts["failed" if report.failed else value] += 1
+        if key == "notebook_run":  # "notebooks/04_multiprocessing.ipynb spawn"
+            _runs.add(value)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    if getattr(config, "workerinput", None) is not None or not _counts:
+    if getattr(config, "workerinput", None) is not None or not (_counts or _runs):
         return  # an xdist worker (the controller reports), or no notebook ran
-    terminalreporter.write_sep("-", "notebook cells")
+    terminalreporter.write_sep("-", "notebooks")
     terminalreporter.write_line(
         f"nbval: {_counts['compared']} code cells compared with stored outputs, "
         f"{_counts['ignored']} run with output ignored, {_counts['skipped']} skipped, "
         f"{_counts['failed']} failed"
+    )
+    for method in START_METHODS:
+        ran = Counter(run.split("/")[0] for run in _runs if run.endswith(f" {method}"))
+        listed = ", ".join(f"{n} {folder}" for folder, n in sorted(ran.items()))
+        terminalreporter.write_line(f"under {method}: {listed or 'none'}")
+    terminalreporter.write_line(
+        "lessons that start no process, run under fork only: " + ", ".join(STARTS_NO_PROCESS)
     )

@@ -115,7 +115,7 @@ def test_switch_follows_scale_and_environment(monkeypatch: pytest.MonkeyPatch) -
 
 LIVE_CELLS = [
     """
-import asyncio, functools, threading
+import asyncio, functools, threading, time
 from concurrent.futures import ProcessPoolExecutor
 from concurrency_lab.view.live import live
 from concurrency_lab.view.plotting import plot_timeline
@@ -162,12 +162,37 @@ view = live(Timeline("frames off"), on=False)
 with view as tl:
     tl.track(io_task)(0, verbose=False)
 """,
+    """
+from concurrent.futures import ThreadPoolExecutor
+from concurrency_lab.view.live import live_server
+from concurrency_lab.work.http_client import get
+from concurrency_lab.work.service import start_service
+
+service = start_service(limit=2)  # 6 requests of 0.3 s at a time: 4 turned away
+urls = [service.item_url(i, seconds=1) for i in range(6)]
+view = live_server(service, "the server, live", on=True, interval=0.1)
+with view, ThreadPoolExecutor(6) as pool:
+    futures = [pool.submit(get, url) for url in urls]
+    for _ in range(500):  # until the server serves two (or 5 s)
+        if service.in_flight == 2:
+            break
+        time.sleep(0.01)
+    middle = view.frame()[1]  # "the server, live: live · 4 done · 2 running · 0.1 s"
+    replies = [f.result() for f in futures]
+service.close()
+""",
+    """
+counts = view.stats.status_counts()
+print(view.frames >= 2, view.picture.png() == plot_timeline(view.timeline).png(),
+      counts[200] + counts[429] == 6, "· 2 running" in middle)
+""",
 ]
 
 
 def test_in_a_kernel_frames_update_one_output_that_ends_as_the_picture() -> None:
-    """Run the three kinds live in a real kernel (nbclient): one output per live cell, the
-    final PNG with plot_timeline's text, and several frames sent meanwhile."""
+    """Run the three kinds live in a real kernel (nbclient), and the HTTP server's view:
+    one output per live cell, the final PNG with plot_timeline's text, and several frames
+    sent meanwhile."""
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
@@ -181,7 +206,7 @@ def test_in_a_kernel_frames_update_one_output_that_ends_as_the_picture() -> None
             os.environ.pop(ENV_VAR)
         else:
             os.environ[ENV_VAR] = env_scale
-    for index in (1, 3, 5, 7):
+    for index in (1, 3, 5, 7, 8):
         outputs = [o for o in nb.cells[index].outputs if o.output_type != "stream"]
         assert len(outputs) == 1, outputs
         data = outputs[0]["data"]
@@ -189,6 +214,7 @@ def test_in_a_kernel_frames_update_one_output_that_ends_as_the_picture() -> None
         assert "wall" in data["text/plain"] and "running" not in data["text/plain"]
     for index in (2, 4, 6):
         assert nb.cells[index].outputs[0]["text"] == "True True\n", nb.cells[index].outputs
+    assert nb.cells[9].outputs[0]["text"] == "True True True True\n", nb.cells[9].outputs
 
 
 def test_threads_started_by_live_are_joined() -> None:

@@ -43,6 +43,7 @@ from concurrency_lab.work.http_client import (
 from concurrency_lab.work.scale import get_scale
 from concurrency_lab.work.service import (
     HOST,
+    IN_PROGRESS,
     Service,
     close_all,
     running_services,
@@ -248,6 +249,24 @@ def test_over_the_limit_is_answered_429_with_retry_after() -> None:
     assert reply.retry_after == pytest.approx(1.0 * get_scale())
     assert stats.rejected == 1 and stats.status_counts()[200] == 2
     assert stats.max_in_flight() == 2
+
+
+def test_requests_being_served_are_in_progress_until_answered() -> None:
+    # what a live picture of the server draws as growing bars (view.live.live_server)
+    with Service(limit=2) as svc:
+        threads = hold(svc, 2, ms=1500)
+        during = svc.stats()
+        for t in threads:
+            t.join()
+        after = svc.stats()
+    assert sorted(r.item for r in during.in_progress) == [100, 101]
+    assert all(r.status is None and r.ended >= r.started for r in during.in_progress)
+    assert during.requests == [] and during.status_counts() == {}  # not counted yet
+    now = max(r.ended for r in during.in_progress) + 1.0
+    growing = during.events(now=now)
+    assert {e.label for e in growing} == {IN_PROGRESS} and {e.end for e in growing} == {now}
+    assert {e.thread for e in growing} == {"server slot 1", "server slot 2"}
+    assert after.in_progress == () and after.status_counts()[200] == 2
 
 
 @pytest.mark.parametrize("mode", ["reject", "queue"])

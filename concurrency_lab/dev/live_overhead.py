@@ -5,7 +5,9 @@ display update), at lecture scale unless ``CONCURRENCY_LAB_SCALE`` says otherwis
 
 * 5 ``io_task`` s in 5 threads (lesson 02's "start all, then join all");
 * 2 ``cpu_task`` s in a pool of 2 processes (lesson 04), the case where drawing competes
-  with the workers for the cores.
+  with the workers for the cores;
+* 500 requests of 0.1 s from 50 threads to the course's HTTP server (limit 50), drawn by
+  ``live_server`` (lesson 06's server view): every frame reads the server's records.
 
 Each pair is run ``--rounds`` times, alternating, and the best wall time of each is kept
 (the box is shared: the best run is the one least disturbed). Prints per demo: best wall
@@ -25,10 +27,13 @@ import nbformat
 
 SETUP = """
 import json, threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrency_lab.view.live import live
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrency_lab.view.live import live, live_server
+from concurrency_lab.work.http_client import get
+from concurrency_lab.work.service import start_service
 from concurrency_lab.work.tasks import cpu_task, io_task
 from concurrency_lab.work.timeline import Timeline, traced
+from concurrency_lab.work.timing import Stopwatch
 
 def io_demo(tl):
     task = tl.track(io_task)
@@ -45,10 +50,15 @@ list(pool.map(cpu_task, range(2), [10, 10]))  # start the workers before anythin
 def cpu_demo(tl):
     tl.collect_all(pool.map(traced(cpu_task), range(2)))
 
-walls = {"io": {"off": [], "on": []}, "cpu": {"off": [], "on": []}}
-frames = {"io": 0, "cpu": 0}
-draw_cpu = {"io": 0.0, "cpu": 0.0}
-on_wall = {"io": 0.0, "cpu": 0.0}
+service = start_service(limit=50)
+urls = [service.item_url(i, seconds=0.1) for i in range(500)]
+fetchers = ThreadPoolExecutor(50)
+list(fetchers.map(get, urls[:50]))  # start the threads before anything is timed
+
+walls = {demo: {"off": [], "on": []} for demo in ("io", "cpu", "http")}
+frames = {"io": 0, "cpu": 0, "http": 0}
+draw_cpu = {"io": 0.0, "cpu": 0.0, "http": 0.0}
+on_wall = {"io": 0.0, "cpu": 0.0, "http": 0.0}
 """
 
 ROUND = """
@@ -62,10 +72,23 @@ for demo, run in (("io", io_demo), ("cpu", cpu_demo)):
         if mode == "on":
             draw_cpu[demo] += view.stats.cpu_seconds
             on_wall[demo] += tl.wall
+for mode in ("off", "on"):
+    service.reset_stats()
+    view = live_server(service, f"http {mode}", on=(mode == "on"))
+    with Stopwatch() as sw, view:
+        replies = list(fetchers.map(get, urls))
+    assert all(reply.ok for reply in replies)
+    walls["http"][mode].append(sw.elapsed)
+    frames["http"] += view.frames
+    if mode == "on":
+        draw_cpu["http"] += view.draw_stats.cpu_seconds
+        on_wall["http"] += sw.elapsed
 """
 
 REPORT = """
 pool.shutdown()
+fetchers.shutdown()
+service.close()
 print(json.dumps({"walls": walls, "frames": frames, "draw_cpu": draw_cpu, "on_wall": on_wall}))
 """
 
@@ -91,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     walls, frames = result["walls"], result["frames"]  # type: ignore[index]
     draw_cpu, on_wall = result["draw_cpu"], result["on_wall"]  # type: ignore[index]
     print(f"scale {scale}, best of {args.rounds} alternating rounds, frames every 0.2 s")
-    for demo, name in (("io", "5 io_tasks, 5 threads"), ("cpu", "2 cpu_tasks, 2 processes")):
+    demos = (
+        ("io", "5 io_tasks, 5 threads"),
+        ("cpu", "2 cpu_tasks, 2 processes"),
+        ("http", "500 requests, server view"),
+    )
+    for demo, name in demos:
         off, on = min(walls[demo]["off"]), min(walls[demo]["on"])
         print(
             f"{name:<26} without frames {off:.3f} s · with frames {on:.3f} s · "

@@ -56,6 +56,7 @@ from typing import Any
 
 from concurrency_lab.view.plotting import _FAIL_COLOR, _OK_COLORS, Picture, plot_timeline
 from concurrency_lab.work.scale import get_scale
+from concurrency_lab.work.service import IN_PROGRESS, ServerStats, Service
 from concurrency_lab.work.timeline import Event, Timeline, set_announce_dir
 
 __all__ = [
@@ -63,9 +64,11 @@ __all__ = [
     "LIVE_MIN_SCALE",
     "DrawStats",
     "Live",
+    "LiveServer",
     "drawing",
     "frame_svg",
     "live",
+    "live_server",
     "updates_wanted",
 ]
 
@@ -154,12 +157,14 @@ class _Bar:
     running: bool
 
 
-def _bars(tl: Timeline, remote: _Remote | None, now: float) -> list[_Bar]:
+def _bars(
+    tl: Timeline, remote: _Remote | None, now: float, running: list[Event] | None = None
+) -> list[_Bar]:
     """Every bar to draw now: finished events, tasks still running, announced ones."""
     events = list(tl.events)  # a copy: other threads append meanwhile
     done_keys = {(e.pid, e.thread, e.start) for e in events}
     bars = [_Bar(e.worker, e.task_id, e.label, e.start, e.end, e.ok, False) for e in events]
-    for e in tl.running():
+    for e in tl.running() if running is None else running:
         bars.append(_Bar(e.worker, e.task_id, e.label, e.start, now, True, True))
     if remote is not None:
         for key, (e, ended) in list(remote.bars.items()):
@@ -185,6 +190,7 @@ def frame_svg(
     *,
     now: float | None = None,
     remote: _Remote | None = None,
+    running: list[Event] | None = None,
     width: int = 900,
 ) -> tuple[str, str]:
     """One frame of the live picture: ``(svg_text, one_line_text)``.
@@ -192,10 +198,11 @@ def frame_svg(
     Finished tasks are solid bars, running ones lighter bars that reach ``now``; lanes and
     colours follow :func:`~concurrency_lab.view.plotting.plot_timeline` (one lane per worker,
     in the order they started; one colour per label; red for a failure). The time axis
-    grows in nice steps so the bars visibly stretch.
+    grows in nice steps so the bars visibly stretch. ``running``: the tasks still running,
+    if not the timeline's own (a server's requests in progress).
     """
     now = time.perf_counter() if now is None else now
-    bars = _bars(tl, remote, now)
+    bars = _bars(tl, remote, now, running)
     elapsed = max(now - tl.t0, 1e-9)
     axis = _ceiling(elapsed)
     lanes = list(dict.fromkeys(b.lane for b in sorted(bars, key=lambda b: b.start)))
@@ -263,13 +270,20 @@ class DrawStats:
 
 
 @contextlib.contextmanager
-def drawing(tl: Timeline, sink: Sink, *, interval: float = DEFAULT_INTERVAL) -> Iterator[DrawStats]:
+def drawing(
+    tl: Timeline,
+    sink: Sink,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    frame: Callable[[], tuple[str, str]] | None = None,
+) -> Iterator[DrawStats]:
     """Send a frame of ``tl`` to ``sink`` every ``interval`` seconds while the block runs.
 
     Also makes ``traced(...)`` wrappers sent to worker processes during the block announce
     their starts (a temporary folder, removed at the end). The thread that draws is started
     and joined here, so its output belongs to the cell that runs the block. The final
     frame is the caller's business (``live`` replaces it with the real picture).
+    ``frame``: what to draw instead of ``tl`` (a server's view, :func:`live_server`).
     """
     folder = tempfile.mkdtemp(prefix="concurrency-lab-live-")
     remote = _Remote(folder)
@@ -283,7 +297,7 @@ def drawing(tl: Timeline, sink: Sink, *, interval: float = DEFAULT_INTERVAL) -> 
             remote.poll()
             # a frame that cannot be shown must not stop the demo
             with contextlib.suppress(Exception):
-                sink(*frame_svg(tl, remote=remote))
+                sink(*(frame() if frame is not None else frame_svg(tl, remote=remote)))
                 stats.frames += 1
             stats.cpu_seconds += time.thread_time() - cpu
             if stop.wait(interval):
@@ -358,6 +372,113 @@ class Live:
             from IPython.display import display
 
             display(self.picture)
+
+
+class LiveServer:
+    """The context manager :func:`live_server` returns. After the block: ``stats`` (the
+    server's :class:`~concurrency_lab.work.service.ServerStats`), ``timeline`` (its view
+    as a Timeline) and ``picture`` (what the cell shows)."""
+
+    def __init__(
+        self,
+        service: Service,
+        title: str = "what the server saw",
+        *,
+        lanes: str = "slot",
+        on: bool | None = None,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> None:
+        if lanes not in ("slot", "connection"):
+            raise ValueError(f"lanes must be 'slot' or 'connection', got {lanes!r}")
+        self.service = service
+        self.title = title
+        self.lanes = lanes
+        self.on = on
+        self.interval = interval
+        self.updating = False
+        self.frames = 0
+        self.stats: ServerStats | None = None
+        self.timeline: Timeline | None = None
+        self.picture: Picture | None = None
+        self._t0 = 0.0
+        self._handle: Any = None
+        self._drawing: contextlib.AbstractContextManager[DrawStats] | None = None
+        self.draw_stats = DrawStats()
+
+    def frame(self) -> tuple[str, str]:
+        """The server's view now: answered requests as bars, those being served growing."""
+        now = time.perf_counter()
+        events = self.service.stats().events(self.lanes, now=now)  # type: ignore[arg-type]
+        done = Timeline(self.title, events=[e for e in events if e.label != IN_PROGRESS])
+        done.t0 = self._t0
+        return frame_svg(done, now=now, running=[e for e in events if e.label == IN_PROGRESS])
+
+    def _show_frame(self, svg: str, text: str) -> None:
+        self._handle.update({"image/svg+xml": svg, "text/plain": text}, raw=True)
+        self.frames += 1
+
+    def __enter__(self) -> LiveServer:
+        self._t0 = time.perf_counter()
+        self.updating = updates_wanted(self.on)
+        if self.updating:
+            from IPython.display import display
+
+            svg, text = self.frame()
+            self._handle = display(
+                {"image/svg+xml": svg, "text/plain": text}, raw=True, display_id=True
+            )
+            self._drawing = drawing(
+                Timeline(self.title), self._show_frame, interval=self.interval, frame=self.frame
+            )
+            self.draw_stats = self._drawing.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        t_end = time.perf_counter()
+        if self._drawing is not None:
+            self._drawing.__exit__(exc_type, exc, tb)
+            self._drawing = None
+        self.stats = self.service.stats()
+        self.timeline = self.stats.timeline(self.title, lanes=self.lanes)  # type: ignore[arg-type]
+        self.timeline.t0, self.timeline.t_end = self._t0, t_end
+        self.picture = plot_timeline(self.timeline)
+        if self._handle is not None:
+            self._handle.update(self.picture)
+        elif _in_kernel() or _in_ipython():
+            from IPython.display import display
+
+            display(self.picture)
+
+
+def live_server(
+    service: Service,
+    title: str = "what the server saw",
+    *,
+    lanes: str = "slot",
+    on: bool | None = None,
+    interval: float = DEFAULT_INTERVAL,
+) -> LiveServer:
+    """Draw what the course's HTTP server sees while the ``with`` block runs.
+
+    Each request the server is serving is a bar that grows until it is answered, in the
+    lane of its slot (``lanes="slot"``: as many lanes as requests served at once) or of
+    its connection (``lanes="connection"``); turned-away ones (429) are red marks. The
+    block's end turns it into ``plot_timeline`` of the server's timeline over the block,
+    the picture ``plot_timeline(service.stats().timeline(title))`` draws. ``on`` and
+    ``interval`` as for :func:`live`. Call ``service.reset_stats()`` before the block to
+    see only its requests::
+
+        service.reset_stats()
+        with live_server(service, "what the server saw") as view:
+            replies = await asyncio.gather(*(fetch(session, url) for url in urls))
+        view.stats.status_counts()
+    """
+    return LiveServer(service, title, lanes=lanes, on=on, interval=interval)
 
 
 def _in_ipython() -> bool:

@@ -95,7 +95,7 @@ import warnings
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -130,6 +130,8 @@ _REASONS = {
     500: "Internal Server Error",
 }
 RESET = 0
+IN_PROGRESS = "in progress"
+"""The label :meth:`ServerStats.events` gives a request still being served (``now=...``)."""
 """The status recorded for a request the server answered by resetting the connection."""
 
 
@@ -156,7 +158,7 @@ class RequestRecord:
     arrived: float
     started: float
     ended: float
-    status: int
+    status: int | None  # None: still being served (ServerStats.in_progress only)
     tag: str | None = None
     in_line: bool = False
 
@@ -204,6 +206,10 @@ class ServerStats:
     peak_queued: int
     connections_opened: int
     pid: int = field(default_factory=os.getpid)
+    in_progress: tuple[RequestRecord, ...] = ()
+    """Requests being served (admitted, not answered yet) when the snapshot was taken:
+    status ``None``, ``ended`` the snapshot's time. What a live picture draws as growing
+    bars; not in ``requests`` or any count."""
 
     # -- counts: what a lesson asserts (a busy machine cannot change them) -------------------
     def status_counts(self) -> Counter[int]:
@@ -233,7 +239,9 @@ class ServerStats:
         return len({r.connection for r in self.requests})
 
     # -- pictures: events for plot_timeline -----------------------------------------------------
-    def events(self, lanes: Literal["slot", "connection"] = "slot") -> list[Event]:
+    def events(
+        self, lanes: Literal["slot", "connection"] = "slot", *, now: float | None = None
+    ) -> list[Event]:
         """The server's-eye view as :class:`Event` s, for ``plot_timeline``.
 
         ``lanes="slot"``: one lane per slot, each request in the lowest slot free when it
@@ -242,15 +250,23 @@ class ServerStats:
         zero-length red marks. ``lanes="connection"``: one lane per TCP connection, each
         request as its time in the queue (label ``queued``, if it queued) and its service.
         Labels are the status (``200``, ``500``, ``429``, ``reset``); anything but 200 is
-        drawn as a failure.
+        drawn as a failure. With ``now`` (a ``time.perf_counter()`` reading), the requests
+        still :attr:`in_progress` come too, ending at ``now`` and labelled
+        :data:`IN_PROGRESS`: a live picture's growing bars.
         """
         if lanes not in ("slot", "connection"):
             raise ValueError(f"lanes must be 'slot' or 'connection', got {lanes!r}")
-        served = [r for r in self.requests if r.served]
+        records = list(self.requests)
+        if now is not None:
+            records += [replace(r, ended=max(now, r.started)) for r in self.in_progress]
+        served = [r for r in records if r.served]
         slot_of = _lowest_free_slots(served)
         out = []
-        for r in sorted(self.requests, key=lambda r: r.seq):
-            label = "reset" if r.status == RESET else str(r.status)
+        for r in sorted(records, key=lambda r: r.seq):
+            if r.status is None:
+                label = IN_PROGRESS
+            else:
+                label = "reset" if r.status == RESET else str(r.status)
             if lanes == "connection":
                 lane = f"connection {r.connection}"
                 if r.in_line:
@@ -259,7 +275,8 @@ class ServerStats:
                 lane = f"server slot {slot_of[r.seq]}"
             else:
                 lane = "server: turned away (429)"
-            out.append(Event(r.item, label, self.pid, lane, r.started, r.ended, ok=r.status == 200))
+            ok = r.status in (200, None)
+            out.append(Event(r.item, label, self.pid, lane, r.started, r.ended, ok=ok))
         return out
 
     def timeline(
@@ -332,6 +349,7 @@ class _Core:
         self.owner_pid = os.getpid()
         self.lock = threading.Lock()  # guards the records and counters below
         self.records: list[RequestRecord] = []
+        self.open: dict[int, RequestRecord] = {}  # arrived, not answered yet: seq -> record
         self.seq = itertools.count()
         self.conn_ids = itertools.count()
         self.connections_opened = 0
@@ -505,6 +523,7 @@ class _Core:
                 seq, item, target, connection, arrived, started, ended, status, tag, in_line
             )
             with self.lock:
+                self.open.pop(seq, None)
                 self.records.append(rec)
 
         admitted, in_line = await self._enter(limit, mode)
@@ -517,6 +536,10 @@ class _Core:
             return keep
 
         started = time.perf_counter()
+        with self.lock:  # being served: a live picture draws it until record() ends it
+            self.open[seq] = RequestRecord(
+                seq, item, target, connection, arrived, started, started, None, tag, in_line
+            )
         left = False
 
         def leave(status: int) -> None:
@@ -643,6 +666,7 @@ class _Core:
 
     def snapshot(self) -> ServerStats:
         with self.lock:
+            now = time.perf_counter()
             return ServerStats(
                 url=f"http://{HOST}:{self.port}",
                 limit=self.settings.limit,
@@ -651,6 +675,7 @@ class _Core:
                 peak_in_flight=self.peak_in_flight,
                 peak_queued=self.peak_queued,
                 connections_opened=self.connections_opened,
+                in_progress=tuple(replace(r, ended=now) for r in self.open.values()),
             )
 
     def reset_stats(self) -> None:

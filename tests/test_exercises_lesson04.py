@@ -748,3 +748,66 @@ def test_q1_a_machine_too_busy_to_judge_is_said_so(monkeypatch: pytest.MonkeyPat
         assert "too busy to judge" in text and "run the check again" in text
     else:  # with no hold, the results may also come back in another order
         assert verdict.status == "failed" and "very busy machine" in text, text
+
+
+def test_q1_tasks_sent_together_that_never_overlapped_are_too_busy_not_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A starved machine can run a right answer's tasks one after another although the
+    answer sent them to the pool all at once (seen once on this box with six test workers on
+    two cores: the worker holding the first item got no CPU until the others had finished).
+    Pretending no two tasks ever overlapped: the right answer is "too busy to judge" (never
+    ✗, never ✓), and a loop that waits for each result, which never has two tasks out at
+    once, is still ✗."""
+    import concurrency_lab.exercises.lesson04 as lesson04
+
+    def never_together(run: Any) -> Verdict:
+        return lesson04.failed("2 worker processes took part, but never at the same time.")
+
+    monkeypatch.setattr(lesson04, "_together_problem", never_together)
+    verdict, _ = judge("q1", "parallel_map", Q1_RIGHT["Pool.map"])
+    text = verdict.plain()
+    assert verdict.status == "not attempted", text
+    assert "too busy to judge" in text and "sent several tasks to the pool at once" in text
+
+    monkeypatch.setattr(lesson04, "Q1_HOLD_LIMIT", 0.0)  # the loop's hold runs out at once
+    monkeypatch.setattr(lesson04, "Q1_RETRY_HOLD", 0.0)
+    verdict, _ = judge(
+        "q1",
+        "parallel_map",
+        """
+        from concurrent.futures import ProcessPoolExecutor
+        def parallel_map(task, items):
+            with ProcessPoolExecutor(2) as executor:
+                return [executor.submit(task, item).result() for item in items]
+        """,
+    )
+    assert verdict.status == "failed", verdict.plain()
+
+
+def test_q1_a_task_sent_to_a_worker_is_noted_only_by_the_checking_process(
+    tmp_path: Path,
+) -> None:
+    import os
+    import pickle
+
+    from concurrency_lab.work.pool_probes import CpuProbeTask, sent_times
+
+    here = CpuProbeTask(str(tmp_path), {1: 0.0}, parent_pid=os.getpid())
+    copy = pickle.loads(pickle.dumps(here))
+    assert copy == here and len(sent_times(str(tmp_path))) == 1
+    elsewhere = CpuProbeTask(str(tmp_path), {1: 0.0}, parent_pid=os.getpid() + 1)
+    pickle.dumps(elsewhere)  # as a worker would, sending it on: not a send of the check's
+    assert len(sent_times(str(tmp_path))) == 1
+
+
+def test_q1_out_at_once_counts_sends_before_the_first_end() -> None:
+    from concurrency_lab.exercises.lesson04 import out_at_once
+    from concurrency_lab.work.timeline import Event
+
+    events = [Event(1, "probe", 11, "t", 1.0, 2.0), Event(2, "probe", 12, "t", 2.0, 3.0)]
+    assert out_at_once([0.5, 0.6], events, parent=10)
+    assert not out_at_once([0.5, 2.5], events, parent=10)  # the second sent after one ended
+    assert not out_at_once([0.5, 0.6], [], parent=10)  # nothing ran in a worker
+    in_parent = [Event(1, "probe", 10, "t", 1.0, 1.1), *events]
+    assert out_at_once([0.5, 0.6], in_parent, parent=10)  # the parent's own task not counted

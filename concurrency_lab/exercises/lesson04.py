@@ -70,7 +70,7 @@ from concurrency_lab.exercises.worker_modules import (
     threads_are_not_processes,
     timeout_verdict,
 )
-from concurrency_lab.work.pool_probes import CpuProbe, tiny_task
+from concurrency_lab.work.pool_probes import CpuProbe, sent_times, tiny_task
 from concurrency_lab.work.probes import probe_result, processes_verdict
 from concurrency_lab.work.timing import fmt_ratio, fmt_seconds
 
@@ -213,18 +213,34 @@ BUSY_NOTE = (
 )
 
 
-def _q1_once(parallel_map: Callable[..., Any], hold: float) -> tuple[Verdict, bool, bool]:
-    """One trial: the verdict, whether it hangs on the held item, whether the hold ran out.
+def out_at_once(sent: list[float], events: list[Any], parent: int) -> bool:
+    """Whether two or more tasks were sent to workers before any worker's task ended.
 
-    The hold running out (item :data:`Q1_HELD` waited all of ``hold`` seconds although the
-    answer had started more than one process) means no second worker ran a task meanwhile:
-    either the answer never lets two run (a verdict says so), or the machine was too busy
-    to start the second in time — then the verdict could be wrong, so the trial is retried.
+    ``sent``: when the pool sent tasks (:func:`~concurrency_lab.work.pool_probes.sent_times`).
+    A loop that waits for each result before sending the next, or a new pool per item,
+    never has two out at once; an answer that submits every item first always does, even
+    when a starved machine then runs them one after another.
+    """
+    ends = [e.end for e in events if e.pid != parent]
+    return bool(ends) and sum(t < min(ends) for t in sent) >= 2
+
+
+def _q1_once(parallel_map: Callable[..., Any], hold: float) -> tuple[Verdict, bool, bool, bool]:
+    """One trial: the verdict, whether it hangs on the held item, whether it is in doubt,
+    and whether the answer had several tasks out at once (:func:`out_at_once`).
+
+    In doubt: the hold ran out (item :data:`Q1_HELD` waited all of ``hold`` seconds
+    although the answer had started more than one process), or the tasks never overlapped
+    although several were out at once and the answer had started two processes or more. Either way no second worker ran a task meanwhile:
+    the answer never lets two run (a verdict says so), or the machine was too busy to run
+    the second in time (a worker starting slowly, or waiting for a core) — then the
+    verdict could be wrong, so the trial is retried.
     """
     items = list(Q1_WORK)
     factory = functools.partial(CpuProbe, hold_id=Q1_HELD, hold_limit=hold)
     started: set[int] = set()
     watches: list[ChildWatch] = []
+    sent: list[float] = []
 
     def call(fn: Callable[..., Any], probe: Any) -> Any:
         watch = ChildWatch(report_to=probe.log_dir)
@@ -234,6 +250,7 @@ def _q1_once(parallel_map: Callable[..., Any], hold: float) -> tuple[Verdict, bo
                 return fn(probe.task, probe.ids)
             finally:
                 started.update(watch.seen)
+                sent[:] = sent_times(probe.log_dir)
 
     try:
         outcome = run_with_probe(
@@ -241,7 +258,7 @@ def _q1_once(parallel_map: Callable[..., Any], hold: float) -> tuple[Verdict, bo
         )
     except StudentTimeout as timeout:
         seen = set().union(*(w.seen for w in watches))
-        return timeout_verdict(timeout.seconds, stop_children(seen)), False, False
+        return timeout_verdict(timeout.seconds, stop_children(seen)), False, False, False
     except StudentError as error:
         if isinstance(error.exc, KeyError) and "the task has no id" in str(error.exc):
             verdict = error.verdict()
@@ -255,6 +272,7 @@ def _q1_once(parallel_map: Callable[..., Any], hold: float) -> tuple[Verdict, bo
                     "(use starmap only when each element is a tuple of several arguments).",
                     code=verdict.code,
                 ),
+                False,
                 False,
                 False,
             )
@@ -289,25 +307,33 @@ def _q1_once(parallel_map: Callable[..., Any], hold: float) -> tuple[Verdict, bo
         "is first: your pool handed the results back in input order",
     )
     depends = verdict.ok or verdict is hold_dependent
-    return verdict, depends, ran_out
+    at_once = out_at_once(sent, outcome.events, run.parent)
+    # several out at once, two processes to run them, yet never two at a time: starved?
+    doubtful = ran_out or (verdict is hold_dependent and at_once and len(started) >= 2)
+    return verdict, depends, doubtful, at_once
 
 
 def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
-    verdict, depends, ran_out = _q1_once(parallel_map, Q1_HOLD_LIMIT)
-    if not (depends and ran_out):
+    verdict, depends, doubtful, _ = _q1_once(parallel_map, Q1_HOLD_LIMIT)
+    if not (depends and doubtful):
         return verdict
-    verdict, depends, ran_out = _q1_once(parallel_map, Q1_RETRY_HOLD)  # busy machine?
-    if not (depends and ran_out):
+    verdict, depends, doubtful, at_once = _q1_once(parallel_map, Q1_RETRY_HOLD)  # busy?
+    if not (depends and doubtful):
         return verdict
-    if verdict.ok:
+    if verdict.ok or at_once:
         return Verdict(
             "not attempted",
             "Your machine was too busy to judge this answer: twice, no second worker process "
-            "ran a task while the first item was held.",
+            "ran a task while another was running"
+            + (
+                ", although your code had sent several tasks to the pool at once."
+                if at_once
+                else " (the first item was held for it)."
+            ),
             (
-                "So the check could not see whether your results come back in input order "
-                "when tasks finish out of order. Close other programs and run the check "
-                "again.",
+                "So the check could not see whether the tasks run side by side, nor whether "
+                "your results come back in input order when tasks finish out of order. "
+                "Close other programs and run the check again.",
             ),
         )
     return failed(verdict.headline, *verdict.details, BUSY_NOTE, code=verdict.code)

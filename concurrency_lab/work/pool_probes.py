@@ -12,6 +12,9 @@ name; it could not import a function defined in a notebook cell):
   seconds, or at once when the checking parent reports that only one process was started),
   so whenever tasks really run side by side, finishing order differs from input order and
   a second worker must have done some of the work.
+  Each time a pool pickles the task in the checking process to send it to a worker, the
+  task notes when (:func:`sent_times`): an answer that had several tasks out at once is
+  then told apart from a machine too busy to run them side by side.
 * :func:`tiny_task` — a task far cheaper than the cost of sending it to a worker (the
   chunksize exercise).
 
@@ -21,8 +24,10 @@ import this module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +35,9 @@ from typing import Any
 
 from concurrency_lab.work.probes import Probe, probe_result, write_record
 
-__all__ = ["CpuProbe", "CpuProbeTask", "burn_cpu", "tiny_task"]
+__all__ = ["CpuProbe", "CpuProbeTask", "burn_cpu", "note_sent", "sent_times", "tiny_task"]
+
+SENT = ".sent"
 
 
 def burn_cpu(seconds: float) -> int:
@@ -57,6 +64,18 @@ def _processes_started(folder: Path) -> int | None:
         return int((folder / "children").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def note_sent(log_dir: str) -> None:
+    """Note, as an empty file named by the time, that a task is being sent to a worker."""
+    name = f"{time.perf_counter():.6f}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SENT}"
+    with contextlib.suppress(OSError):  # the check gave up and removed the folder
+        Path(log_dir, name).touch()
+
+
+def sent_times(log_dir: str) -> list[float]:
+    """When tasks were sent to workers (``time.perf_counter()`` seconds), earliest first."""
+    return sorted(float(p.name.split("-", 1)[0]) for p in Path(log_dir).glob(f"*{SENT}"))
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,12 @@ class CpuProbeTask:
             and _processes_started(folder) != 1  # a pool of one: no other task can run
         ):
             time.sleep(0.005)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled in the checking process: a pool is sending this task to a worker.
+        if os.getpid() == self.parent_pid:
+            note_sent(self.log_dir)
+        return dict(self.__dict__)
 
     def __repr__(self) -> str:
         return f"<cpu task: {len(self.work)} items>"

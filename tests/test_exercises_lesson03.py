@@ -953,7 +953,8 @@ def fetch_all(urls, limit):
         bodies[position] = body
     return bodies
 """: ("still running after it returned", "sentinel"),
-    # a whole second after every failure
+    # a whole second after every failure: the server sees the retry a second after the 500
+    # (judged from that gap, not from the wall time, which a busy machine stretches)
     """
     def fetch_one(url):
         while True:
@@ -965,7 +966,7 @@ def fetch_all(urls, limit):
     def fetch_all(urls, limit):
         with ThreadPoolExecutor(max_workers=limit) as executor:
             return list(executor.map(fetch_one, urls))
-    """: ("far more than", "before trying it again"),
+    """: ("failed with 500", "before sending it again", "a few hundredths"),
     # the replies, not their bodies
     """
     def fetch_one(url):

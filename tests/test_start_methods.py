@@ -2,12 +2,9 @@
 
 nbval runs the lessons and solutions under ``fork``, compares their outputs with the
 stored ones and requires every check cell of a solution to pass (``dev/nbtesting.py``).
-Here each solution, and each lesson but those that start no ``multiprocessing`` process
-(``STARTS_NO_PROCESS``, enforced in nbval's run), runs again under ``spawn`` (macOS,
-Windows) and
-``forkserver`` (Linux from Python 3.14), with a per-cell timeout: a pool that hangs
-because a function defined in a cell cannot reach a worker fails the test instead of
-blocking it.
+Here they run again under ``spawn`` (macOS, Windows) and ``forkserver`` (Linux from
+Python 3.14), with a per-cell timeout: a pool that hangs because a function defined in a
+cell cannot reach a worker fails the test instead of blocking it.
 
 Each exercise notebook — generated from ``solutions/``, as a new student gets it — runs
 under ``fork`` and ``spawn``, and every check must say "not attempted". An exercise is
@@ -16,6 +13,11 @@ under all three methods above; what is left is the stubs, which a check may call
 worker process. ``spawn`` is the strict case for that (the stub reaches the worker by
 name, in a fresh interpreter), and ``forkserver`` passes a function to its workers the
 same way, so a third run would test nothing new.
+
+A notebook that starts no ``multiprocessing`` process behaves the same under every start
+method: the lessons in ``STARTS_NO_PROCESS``, their solutions and their exercises run
+under ``fork`` only, in a kernel that refuses to start a process (so the list cannot go
+stale).
 
 Each run works in its own copy of the course (:func:`concurrency_lab.dev.stage.stage`),
 so files a notebook writes (``%%writefile`` modules) never meet another run's.
@@ -35,16 +37,23 @@ import nbformat
 import pytest
 
 from concurrency_lab.dev.nbrun import execute_notebook
-from concurrency_lab.dev.nbtesting import ROOT, STARTS_NO_PROCESS, judged_right, kernel_name
+from concurrency_lab.dev.nbtesting import (
+    ROOT,
+    STARTS_NO_PROCESS,
+    judged_right,
+    kernel_name,
+    no_process,
+)
 from concurrency_lab.dev.stage import stage
 
 CELL_TIMEOUT = 60
-# a lesson that starts no process runs the same under every start method (nbval's fork
-# run enforces that it starts none)
+# a notebook that starts no process runs the same under every start method (its fork runs
+# enforce that it starts none)
 LESSONS = sorted(
     p.name for p in (ROOT / "notebooks").glob("*.ipynb") if p.name not in STARTS_NO_PROCESS
 )
 EXERCISES = sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb"))
+STARTING = [name for name in EXERCISES if name not in STARTS_NO_PROCESS]
 
 
 def _text(output: nbformat.NotebookNode) -> str:
@@ -59,7 +68,11 @@ def run_to_the_end(
     """Run ``folder/name`` from a fresh copy under ``method``; fail on any unexpected error."""
     record_property("notebook_run", f"{folder}/{name} {method}")  # for the summary
     copy = stage(tmp_path, (folder,)) / folder / name
-    nb = execute_notebook(copy, kernel_name=kernel_name(method), timeout=CELL_TIMEOUT)
+    refuse = no_process(copy) if method == "fork" else {}
+    with pytest.MonkeyPatch.context() as env:  # the kernel inherits this environment
+        for key, value in refuse.items():
+            env.setenv(key, value)
+        nb = execute_notebook(copy, kernel_name=kernel_name(method), timeout=CELL_TIMEOUT)
     checks = 0
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -93,13 +106,13 @@ class TestLessonsForkserver:
 
 
 class TestSolutionsSpawn:
-    @pytest.mark.parametrize("name", EXERCISES)
+    @pytest.mark.parametrize("name", STARTING)
     def test_runs(self, name: str, tmp_path: Path, record_property: Callable) -> None:
         run_to_the_end("solutions", name, "spawn", tmp_path, record_property)
 
 
 class TestSolutionsForkserver:
-    @pytest.mark.parametrize("name", EXERCISES)
+    @pytest.mark.parametrize("name", STARTING)
     def test_runs(self, name: str, tmp_path: Path, record_property: Callable) -> None:
         run_to_the_end("solutions", name, "forkserver", tmp_path, record_property)
 
@@ -111,6 +124,6 @@ class TestExercisesFork:
 
 
 class TestExercisesSpawn:
-    @pytest.mark.parametrize("name", EXERCISES)
+    @pytest.mark.parametrize("name", STARTING)
     def test_runs(self, name: str, tmp_path: Path, record_property: Callable) -> None:
         run_to_the_end("exercises", name, "spawn", tmp_path, record_property)

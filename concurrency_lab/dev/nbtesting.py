@@ -16,9 +16,10 @@ six things those runs need, and nothing else:
    ``PYTEST_CURRENT_TEST``, because ipykernel forwards fd-level output (spawned children,
    ``!cmd``) only when that variable is unset. nbval picks one with
    ``--nbval-kernel-name concurrency-lab-fork``.
-3. **Lessons that start no process run once.** :data:`STARTS_NO_PROCESS` lists them;
-   ``test_start_methods`` skips them, and here nbval's kernel for such a lesson refuses
-   to start a process, so the list cannot go stale.
+3. **Notebooks that start no process run once.** :data:`STARTS_NO_PROCESS` lists them
+   (lessons, with their solutions and exercises); ``test_start_methods`` runs them under
+   ``fork`` only, and their kernel there refuses to start a process (:func:`no_process`,
+   used here for nbval's run), so the list cannot go stale.
 4. **Check cells judged.** In a solutions notebook nbval runs each check cell (the
    nbgrader ``qN_check`` cell) but ignores its message, whose inputs change every run;
    :func:`pytest_runtest_makereport` fails that cell unless the message is a ✓ (or, on a
@@ -56,11 +57,12 @@ STARTS_NO_PROCESS = (
     "03_futures.ipynb",
     "06_asyncio.ipynb",
 )
-"""Lessons that start no ``multiprocessing`` process (threads, asyncio, ``subprocess``).
+"""Notebooks that start no ``multiprocessing`` process (threads, asyncio, ``subprocess``):
+these lessons, their solutions and their exercises.
 
-A start method only decides how a ``multiprocessing`` child is made, so these lessons run
-the same under all three and are run under ``fork`` only (nbval). That is enforced: in
-nbval's run a lesson listed here gets a kernel in which starting a process raises."""
+A start method only decides how a ``multiprocessing`` child is made, so these notebooks
+run the same under all three and are run under ``fork`` only. That is enforced: under
+``fork`` such a notebook gets a kernel in which starting a process raises."""
 NO_PROCESS_ENV = "CONCURRENCY_LAB_STARTS_NO_PROCESS"
 
 
@@ -143,13 +145,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return NotebookScopes(config, log)
 
 
+def no_process(path: Path) -> dict[str, str]:
+    """The environment a kernel for ``path`` needs: refuse processes if it is listed."""
+    if path.name in STARTS_NO_PROCESS:
+        return {NO_PROCESS_ENV: f"{path.parent.name}/{path.name}"}
+    return {}
+
+
 @pytest.hookimpl(tryfirst=True)  # before nbval starts the notebook's kernel
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    listed = nbval_mode(item) is not None and item.path.name in STARTS_NO_PROCESS
-    if listed and item.path.parent.name == "notebooks":
-        os.environ[NO_PROCESS_ENV] = item.path.name
-    else:
-        os.environ.pop(NO_PROCESS_ENV, None)
+    os.environ.pop(NO_PROCESS_ENV, None)
+    if nbval_mode(item) is not None:
+        os.environ.update(no_process(item.path))
 
 
 # --------------------------------------------------------------------------- check cells
@@ -238,5 +245,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         listed = ", ".join(f"{n} {folder}" for folder, n in sorted(ran.items()))
         terminalreporter.write_line(f"under {method}: {listed or 'none'}")
     terminalreporter.write_line(
-        "lessons that start no process, run under fork only: " + ", ".join(STARTS_NO_PROCESS)
+        "start no process, so run under fork only (with their solutions and exercises): "
+        + ", ".join(STARTS_NO_PROCESS)
     )

@@ -46,6 +46,7 @@ __all__ = [
     "call_student",
     "failed",
     "not_attempted",
+    "too_busy",
     "passed",
     "register",
     "solution_from_notebook",
@@ -166,6 +167,14 @@ def passed(headline: str, *details: str) -> Verdict:
 def failed(headline: str, *details: str, code: str = "") -> Verdict:
     """A ✗ verdict naming the specific problem; details say expected vs got etc."""
     return Verdict("failed", headline, details, code)
+
+
+def too_busy(headline: str, *details: str, code: str = "") -> Verdict:
+    """A ○ verdict: the machine was too busy for the check to tell right from wrong.
+
+    Neither ✓ nor ✗: the check could not see what it needs (a task that should have
+    finished, a worker that should have run), and says so instead of guessing."""
+    return Verdict("not attempted", headline, details, code)
 
 
 def not_attempted(what: str = "your code") -> Verdict:

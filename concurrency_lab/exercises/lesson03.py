@@ -48,6 +48,7 @@ from concurrency_lab.exercises.core import (
     failed,
     passed,
     register,
+    too_busy,
 )
 from concurrency_lab.exercises.probing import (
     ProbeOutcome,
@@ -60,7 +61,7 @@ from concurrency_lab.work.http_client import Reply
 from concurrency_lab.work.http_client import get as http_get
 from concurrency_lab.work.probes import Probe, ProbeFailure, probe_result
 from concurrency_lab.work.scale import get_scale
-from concurrency_lab.work.service import RequestRecord, ServerStats, Service
+from concurrency_lab.work.service import RESET, RequestRecord, ServerStats, Service
 from concurrency_lab.work.tasks import result_of
 from concurrency_lab.work.timing import fmt_seconds
 
@@ -468,7 +469,7 @@ def _q3_starved_failure(outcome: ProbeOutcome, fast: list[int], setup: str) -> V
     late = [i for i in outcome.unfinished_at_return if i in fast]
     if not late:
         return None
-    return failed(
+    return too_busy(
         "Your machine was too busy to judge this answer: fast task(s) "
         f"{_as_text(late)} had not finished by the deadline although they started at once.",
         setup,
@@ -1173,12 +1174,53 @@ def _q4_ideal(run: _Q4Run) -> float:
     return max(total / run.limit, max(per_item.values(), default=0.0))
 
 
+_Q4_BRIEF = 0.3
+"""Seconds: the longest wait before resending after a 500 that is still "brief" (the
+question asks for a few hundredths of a second, growing with each attempt)."""
+
+
+def _q4_backoff_failure(run: _Q4Run) -> Verdict | None:
+    """A retry after a 500 (or a dropped connection) must come soon: measured at the
+    server, from the failed answer to the same item's next request."""
+    gaps = [
+        (second.arrived - first.ended, first.item, first.status)
+        for i in run.ids
+        for first, second in itertools.pairwise(run.attempts(i))
+        if first.status in (500, RESET)
+    ]
+    if not gaps:
+        return None
+    # only the first retry of each item: later ones may back off for longer
+    firsts = {}
+    for gap, item, status in gaps:
+        firsts.setdefault(item, (gap, status))
+    item, (gap, status) = max(firsts.items(), key=lambda kv: kv[1][0])
+    if gap <= _Q4_BRIEF:
+        return None
+    what = "failed with 500" if status == 500 else "lost its connection"
+    if run.busy:
+        return too_busy(
+            "Your machine was too busy to judge the retries after a 500: the check's own "
+            "threads woke up late while your function ran.",
+            run.setup,
+            f"item {item} {what}, and the server saw it again {fmt_seconds(gap)} later",
+            "Close other programs and run the check again.",
+        )
+    return failed(
+        f"After item {item} {what}, your function waited {fmt_seconds(gap)} before sending "
+        "it again.",
+        run.setup,
+        "A 500 is a failure that passes: back off briefly — a few hundredths of a second, "
+        "growing with each attempt — and wait the Retry-After only after a 429.",
+    )
+
+
 def _q4_slow_failure(run: _Q4Run) -> Verdict | None:
     ideal = _q4_ideal(run)
     if run.wall <= 3 * ideal + _Q4_SLACK:
         return None
     if run.busy:
-        return failed(
+        return too_busy(
             "Your machine was too busy to judge the wall time: the check's own threads woke "
             "up late while your function ran.",
             run.setup,
@@ -1244,6 +1286,7 @@ def _q4_rules(run: _Q4Run, *, judge_wall: bool) -> Verdict | None:
         lambda: _q4_value_failure(run),
         lambda: _q4_hammer_failure(run),
         None if waited_long or not judge_wall else (lambda: _q4_under_failure(run)),
+        (lambda: _q4_backoff_failure(run)) if judge_wall else None,
         (lambda: _q4_slow_failure(run)) if judge_wall else None,
         lambda: _q4_threads_failure(run),
     )
@@ -1280,7 +1323,7 @@ def _q4_trial(fetch_all: Callable[..., Any]) -> Verdict:
         if verdict is not None:
             return verdict
         if turned_away == 0:
-            return failed(
+            return too_busy(
                 "Your machine was too busy to judge the retries after 429: in two tries, "
                 "none of your requests reached the server while the other client held its "
                 "slot.",

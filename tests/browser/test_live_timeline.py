@@ -1,8 +1,9 @@
 """The live timeline in a real JupyterLab, in Chromium: the picture grows while the cell runs.
 
-A small notebook runs three live demos at lecture scale (the server itself runs at the test
-scale; the notebook's first cell sets scale 1 for its kernel): five ``io_task`` s in
-threads, two ``cpu_task`` s in a process pool, five coroutines. For each, two screenshots
+A small notebook runs four live demos at lecture scale (the Jupyter server itself runs at
+the test scale; the notebook's first cell sets scale 1 for its kernel): five ``io_task`` s
+in threads, two ``cpu_task`` s in a process pool, five coroutines, and the course's HTTP
+server's own view of 60 requests (``live_server``). For each, two screenshots
 of the cell's output taken a second apart while the cell runs must differ (the display
 update reached the browser), and when all is done every output is the final PNG picture.
 
@@ -43,8 +44,17 @@ list(pool.map(cpu_task, range(2), [10, 10]))  # workers started before the demo"
     task = track(tl, aio_task)
     await asyncio.gather(*(task(i, verbose=False) for i in range(5)))
 pool.shutdown()""",
+    """from concurrent.futures import ThreadPoolExecutor
+from concurrency_lab.view.live import live_server
+from concurrency_lab.work.http_client import get
+from concurrency_lab.work.service import start_service
+service = start_service(limit=10)  # 60 requests of 0.5 s, 10 at a time: about 3 s
+urls = [service.item_url(i, seconds=0.5) for i in range(60)]
+with live_server(service, "the server: 60 requests, limit 10"), ThreadPoolExecutor(10) as ex:
+    replies = list(ex.map(get, urls))
+service.close()""",
 ]
-LIVE_CELLS = (1, 2, 3)
+LIVE_CELLS = (1, 2, 3, 4)
 
 
 def _output(notebook: Any, k: int) -> Any:

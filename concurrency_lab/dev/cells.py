@@ -33,6 +33,7 @@ instead of being judged.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -72,7 +73,12 @@ def _shell() -> Any:
 
     config = Config()
     config.HistoryManager.enabled = False  # no sqlite file per test shell
-    return InteractiveShell(config=config)
+    shell = InteractiveShell(config=config)
+    # Every shell asks to be reset when Python exits, and each reset runs gc.collect():
+    # with hundreds of shells that kept a pytest worker busy for over ten seconds after its
+    # last test (until xdist killed it). A test shell has nothing to save.
+    atexit.unregister(shell.atexit_operations)
+    return shell
 
 
 def run_cells(*cells: str, folder: Path | None = None) -> dict[str, Any]:

@@ -76,9 +76,9 @@ lint: $(DEV)
 # Tests the course as shipped, never your answers: lessons and solutions compared with
 # their stored outputs (nbval, fork), every notebook under spawn and forkserver, the
 # exercises as generated from solutions/, and the unit tests. The test scale is set in
-# one place: concurrency_lab/dev/nbtesting.py (TEST_SCALE). Long runs are listed first;
-# a notebook's cells stay on one worker (they share a kernel), every other test goes to
-# whichever worker is free (the scopes are defined in nbtesting.py).
+# one place: concurrency_lab/dev/nbtesting.py (TEST_SCALE), which also starts the long
+# runs first and keeps a notebook's cells on one worker (they share a kernel); every
+# other test goes to whichever worker is free.
 test: lint
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope \
 		tests/test_start_methods.py $(STAGE)/notebooks $(STAGE)/solutions tests \

@@ -991,9 +991,11 @@ def fetch_all(urls, limit):
 }
 
 
+@pytest.mark.long
 def test_q4_right_answers_pass() -> None:
     judge_one_by_one(q4, "fetch_all", dict.fromkeys(Q4_RIGHT, "pass"))
 
 
+@pytest.mark.long
 def test_q4_wrong_answers_get_their_message() -> None:
     judge_one_by_one(q4, "fetch_all", Q4_WRONG)

@@ -110,6 +110,7 @@ def _class(tmp: Path, sentinel: Path) -> dict[str, tuple[nbformat.NotebookNode |
 
 
 @pytest.mark.skipif(not sandbox.isolation_available(), reason="needs root on Linux")
+@pytest.mark.long
 def test_a_class_of_right_partial_broken_and_hostile_submissions(tmp_path: Path) -> None:
     sentinel = tmp_path / "outside" / "keep.txt"
     sentinel.parent.mkdir()

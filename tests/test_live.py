@@ -189,6 +189,7 @@ print(view.frames >= 2, view.picture.png() == plot_timeline(view.timeline).png()
 ]
 
 
+@pytest.mark.long
 def test_in_a_kernel_frames_update_one_output_that_ends_as_the_picture() -> None:
     """Run the three kinds live in a real kernel (nbclient), and the HTTP server's view:
     one output per live cell, the final PNG with plot_timeline's text, and several frames

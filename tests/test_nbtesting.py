@@ -39,6 +39,7 @@ def _check_cell(source: str, grade_id: str) -> nbformat.NotebookNode:
     return cell
 
 
+@pytest.mark.long
 def test_what_nbval_alone_would_pass_fails(pytester: pytest.Pytester) -> None:
     # a solution whose checks say ✓, ✗ and "not attempted"
     nb = nbformat.v4.new_notebook(

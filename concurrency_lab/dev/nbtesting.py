@@ -27,7 +27,8 @@ six things those runs need, and nothing else:
 5. **A notebook stays on one worker.** ``make test`` uses ``--dist loadscope``, and here
    a scope is a notebook (its cells share one kernel) or else a single test, which goes
    to whichever worker is free: :func:`scope_of`. (xdist's own scopes are modules and
-   classes, which kept each checker's ~60 self-tests on one worker.)
+   classes, which kept each checker's ~60 self-tests on one worker.) Long runs start
+   first (:func:`run_order`), so that no worker is left with one at the end.
 6. **A count.** At the end: how many notebook cells nbval compared, ignored and skipped,
    and how many notebooks ran under each start method.
 
@@ -46,6 +47,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+# nbformat imports jsonschema, whose optional IRI checker rfc3987_syntax builds ~35 Lark
+# parsers at import: about 1 s of CPU in every pytest process, for a format no notebook
+# schema uses (python-jsonschema/jsonschema#1428). Test processes go without it; students'
+# JupyterLab is unaffected.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SCALE = "0.02"
@@ -124,12 +131,28 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(folder), os.environ.get("JUPYTER_PATH", "")) if p
     )
+    config.addinivalue_line("markers", "long: a test of 10 s or more, started early")
 
 
 def scope_of(nodeid: str) -> str:
     """What must run on one worker: a notebook's cells (one kernel), else the test alone."""
     path = nodeid.split("::", 1)[0]
     return path if path.endswith(".ipynb") else nodeid
+
+
+def run_order(item: pytest.Item) -> int:
+    """Long runs first, so that no worker is left with one at the end: a notebook's cells
+    (nbval), then the notebook runs of ``test_start_methods`` and tests marked ``long``,
+    then the rest (each group in collection order)."""
+    if nbval_mode(item) is not None:
+        return 0
+    if item.path.name == "test_start_methods.py" or item.get_closest_marker("long"):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=run_order)  # stable
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: absent under -p no:xdist

@@ -189,3 +189,12 @@ def test_gil_check_on_a_free_threaded_build_reports_instead(
 def test_check_is_a_plain_value() -> None:
     c = Check("claim", holds=False, judged=False, note="skipped because")
     assert c.ok and str(c) == "skipped because"
+
+
+def test_when_given_skips_a_claim_when_the_cores_computed_slowly() -> None:
+    # 1.9 cores of CPU seconds, but each did 0.6 of a loop's CPU second: the machine's doing
+    slow = when_given("the pool beat the loop", False, cores_got=1.9, pace=0.6)
+    assert slow.ok and not slow.judged
+    assert "0.60 of the work" in str(slow) and "skipped" in str(slow)
+    full = when_given("the pool beat the loop", False, cores_got=1.9, pace=0.95)
+    assert full.judged and not full.ok  # at full pace the claim is judged, and fails here

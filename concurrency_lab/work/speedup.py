@@ -185,6 +185,8 @@ def when_given(
     cores_got: float,
     cores_needed: float = 1.6,
     who: str = "the pool",
+    pace: float | None = None,
+    pace_needed: float = 0.8,
 ) -> Check:
     """Judge a timing ``claim`` only if ``who`` really received ``cores_needed`` cores.
 
@@ -199,11 +201,27 @@ def when_given(
         your machine was busy: the pool got 1.1 cores, so this comparison is skipped \
 — close other programs and re-run to see it
 
+    ``pace``, when given, is how much work each of ``who``'s CPU seconds did, against a
+    CPU second of the same task run alone in this process (the loop): 1.0 when the
+    workers computed at full speed. CPU seconds are not all equal: on a shared machine (a
+    virtual one, or cores shared with another program's threads) a worker can be charged
+    a whole core while the hardware gives it much less, and then no code could show the
+    speed-up. Below ``pace_needed`` the claim is skipped too, and the text says why.
+
     Use it as ``check = when_given(...); print(check); assert check.ok, check``.
     """
     got = float(cores_got)
     if math.isnan(got) or got < 0:
         raise ValueError(f"cores_got must be a number of cores (>= 0), got {cores_got!r}")
+    if got >= cores_needed and pace is not None and pace < pace_needed:
+        return Check(
+            claim,
+            bool(holds),
+            False,
+            f"your machine was busy: {who} got {got:.1f} cores, but each of its CPU seconds "
+            f"did {pace:.2f} of the work one did in the loop (another program shared the "
+            "cores), so this comparison is skipped — close other programs and re-run to see it",
+        )
     if got >= cores_needed:
         return Check(claim, bool(holds), True, f"{who} got {got:.1f} cores")
     return Check(

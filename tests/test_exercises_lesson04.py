@@ -239,17 +239,20 @@ def test_q1_wrong_answers_are_named(name: str) -> None:
     assert took < HANG_GUARD, took
 
 
+Q1_ONE_AT_A_TIME = """
+from concurrent.futures import ProcessPoolExecutor
+def parallel_map(task, items):
+    with ProcessPoolExecutor(2) as executor:
+        return [executor.submit(task, item).result() for item in items]
+"""
+
+
 def test_q1_waiting_for_each_result_is_named() -> None:
     """The slowest check: the first item waits Q1_HOLD_LIMIT s for a sibling that never runs."""
     verdict, took = judge(
         "q1",
         "parallel_map",
-        """
-        from concurrent.futures import ProcessPoolExecutor
-        def parallel_map(task, items):
-            with ProcessPoolExecutor(2) as executor:
-                return [executor.submit(task, item).result() for item in items]
-        """,
+        Q1_ONE_AT_A_TIME,
     )
     # fork starts both workers (no overlap seen); spawn/forkserver start one on demand
     assert verdict.status == "failed", verdict.plain()
@@ -775,12 +778,7 @@ def test_q1_tasks_sent_together_that_never_overlapped_are_too_busy_not_wrong(
     verdict, _ = judge(
         "q1",
         "parallel_map",
-        """
-        from concurrent.futures import ProcessPoolExecutor
-        def parallel_map(task, items):
-            with ProcessPoolExecutor(2) as executor:
-                return [executor.submit(task, item).result() for item in items]
-        """,
+        Q1_ONE_AT_A_TIME,
     )
     assert verdict.status == "failed", verdict.plain()
 

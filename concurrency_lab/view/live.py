@@ -315,7 +315,56 @@ def drawing(
 
 
 # -- the notebook's switch ------------------------------------------------------------------------
-class Live:
+class _Growing:
+    """What :class:`Live` and :class:`LiveServer` share: one output that shows a frame
+    several times a second while the block runs, then the final picture."""
+
+    def __init__(self, on: bool | None, interval: float) -> None:
+        self.on = on
+        self.interval = interval
+        self.updating = False
+        self.frames = 0
+        self.picture: Picture | None = None
+        self._handle: Any = None
+        self._drawing: contextlib.AbstractContextManager[DrawStats] | None = None
+
+    def _show_frame(self, svg: str, text: str) -> None:
+        self._handle.update({"image/svg+xml": svg, "text/plain": text}, raw=True)
+        self.frames += 1
+
+    def _start(
+        self, tl: Timeline, first: tuple[str, str], frame: Callable[[], tuple[str, str]] | None
+    ) -> DrawStats:
+        """Show ``first`` and keep drawing (``frame``, or ``tl`` itself) if frames are wanted."""
+        self.updating = updates_wanted(self.on)
+        if not self.updating:
+            return DrawStats()
+        from IPython.display import display
+
+        svg, text = first
+        self._handle = display(
+            {"image/svg+xml": svg, "text/plain": text}, raw=True, display_id=True
+        )
+        self._drawing = drawing(tl, self._show_frame, interval=self.interval, frame=frame)
+        return self._drawing.__enter__()
+
+    def _stop(self, *exc: Any) -> None:
+        if self._drawing is not None:
+            self._drawing.__exit__(*exc)
+            self._drawing = None
+
+    def _finish(self, picture: Picture) -> None:
+        """Replace the growing frames by ``picture`` (or show it, if none were drawn)."""
+        self.picture = picture
+        if self._handle is not None:
+            self._handle.update(picture)
+        elif _in_kernel() or _in_ipython():
+            from IPython.display import display
+
+            display(picture)
+
+
+class Live(_Growing):
     """The context manager :func:`live` returns; after the block, ``picture`` holds the result."""
 
     def __init__(
@@ -326,33 +375,14 @@ class Live:
         interval: float = DEFAULT_INTERVAL,
         title: str | None = None,
     ) -> None:
+        super().__init__(on, interval)
         self.timeline = timeline
-        self.on = on
-        self.interval = interval
         self.title = title
-        self.updating = False
-        self.frames = 0
-        self.picture: Picture | None = None
-        self._handle: Any = None
-        self._drawing: contextlib.AbstractContextManager[DrawStats] | None = None
         self.stats = DrawStats()
 
-    def _show_frame(self, svg: str, text: str) -> None:
-        self._handle.update({"image/svg+xml": svg, "text/plain": text}, raw=True)
-        self.frames += 1
-
     def __enter__(self) -> Timeline:
-        self.updating = updates_wanted(self.on)
         self.timeline.__enter__()
-        if self.updating:
-            from IPython.display import display
-
-            svg, text = frame_svg(self.timeline)
-            self._handle = display(
-                {"image/svg+xml": svg, "text/plain": text}, raw=True, display_id=True
-            )
-            self._drawing = drawing(self.timeline, self._show_frame, interval=self.interval)
-            self.stats = self._drawing.__enter__()
+        self.stats = self._start(self.timeline, frame_svg(self.timeline), None)
         return self.timeline
 
     def __exit__(
@@ -362,19 +392,11 @@ class Live:
         tb: TracebackType | None,
     ) -> None:
         self.timeline.__exit__(exc_type, exc, tb)
-        if self._drawing is not None:
-            self._drawing.__exit__(exc_type, exc, tb)
-            self._drawing = None
-        self.picture = plot_timeline(self.timeline, self.title)
-        if self._handle is not None:
-            self._handle.update(self.picture)
-        elif _in_kernel() or _in_ipython():
-            from IPython.display import display
-
-            display(self.picture)
+        self._stop(exc_type, exc, tb)
+        self._finish(plot_timeline(self.timeline, self.title))
 
 
-class LiveServer:
+class LiveServer(_Growing):
     """The context manager :func:`live_server` returns. After the block: ``stats`` (the
     server's :class:`~concurrency_lab.work.service.ServerStats`), ``timeline`` (its view
     as a Timeline) and ``picture`` (what the cell shows)."""
@@ -390,19 +412,13 @@ class LiveServer:
     ) -> None:
         if lanes not in ("slot", "connection"):
             raise ValueError(f"lanes must be 'slot' or 'connection', got {lanes!r}")
+        super().__init__(on, interval)
         self.service = service
         self.title = title
         self.lanes = lanes
-        self.on = on
-        self.interval = interval
-        self.updating = False
-        self.frames = 0
         self.stats: ServerStats | None = None
         self.timeline: Timeline | None = None
-        self.picture: Picture | None = None
         self._t0 = 0.0
-        self._handle: Any = None
-        self._drawing: contextlib.AbstractContextManager[DrawStats] | None = None
         self.draw_stats = DrawStats()
 
     def frame(self) -> tuple[str, str]:
@@ -413,24 +429,9 @@ class LiveServer:
         done.t0 = self._t0
         return frame_svg(done, now=now, running=[e for e in events if e.label == IN_PROGRESS])
 
-    def _show_frame(self, svg: str, text: str) -> None:
-        self._handle.update({"image/svg+xml": svg, "text/plain": text}, raw=True)
-        self.frames += 1
-
     def __enter__(self) -> LiveServer:
         self._t0 = time.perf_counter()
-        self.updating = updates_wanted(self.on)
-        if self.updating:
-            from IPython.display import display
-
-            svg, text = self.frame()
-            self._handle = display(
-                {"image/svg+xml": svg, "text/plain": text}, raw=True, display_id=True
-            )
-            self._drawing = drawing(
-                Timeline(self.title), self._show_frame, interval=self.interval, frame=self.frame
-            )
-            self.draw_stats = self._drawing.__enter__()
+        self.draw_stats = self._start(Timeline(self.title), self.frame(), self.frame)
         return self
 
     def __exit__(
@@ -440,19 +441,11 @@ class LiveServer:
         tb: TracebackType | None,
     ) -> None:
         t_end = time.perf_counter()
-        if self._drawing is not None:
-            self._drawing.__exit__(exc_type, exc, tb)
-            self._drawing = None
+        self._stop(exc_type, exc, tb)
         self.stats = self.service.stats()
         self.timeline = self.stats.timeline(self.title, lanes=self.lanes)  # type: ignore[arg-type]
         self.timeline.t0, self.timeline.t_end = self._t0, t_end
-        self.picture = plot_timeline(self.timeline)
-        if self._handle is not None:
-            self._handle.update(self.picture)
-        elif _in_kernel() or _in_ipython():
-            from IPython.display import display
-
-            display(self.picture)
+        self._finish(plot_timeline(self.timeline))
 
 
 def live_server(

@@ -168,3 +168,22 @@ def test_submissions_are_named_by_folder_or_file() -> None:
 def test_every_lesson_with_exercises_is_gradable() -> None:
     assert lessons() == sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
     json.dumps(lessons())
+
+
+def test_namespaces_that_cannot_be_made_are_found_before_any_kernel_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # as root in a chroot or a container without CAP_SYS_ADMIN: unshare exists but refuses;
+    # without this probe every kernel died and every submission scored 0
+    import shutil
+
+    which = shutil.which
+    monkeypatch.setattr(sandbox.sys, "platform", "linux")
+    monkeypatch.setattr(sandbox.os, "getuid", lambda: 0)
+    monkeypatch.setattr(
+        sandbox.shutil, "which", lambda name: "/bin/false" if name == "unshare" else which(name)
+    )
+    problem = sandbox.isolation_problem.__wrapped__()
+    assert problem is not None and problem.startswith("unshare refused"), problem
+    monkeypatch.setattr(sandbox.os, "getuid", lambda: 1000)
+    assert sandbox.isolation_problem.__wrapped__() == "not root"

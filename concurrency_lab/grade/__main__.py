@@ -105,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     if not jobs:
         parser.error("no submissions found")
     folder, slots = _kernels(args.workers, limits)
-    if not sandbox.isolation_available():
-        print("note: not root on Linux, so submissions run with resource limits only; "
-              "they can write wherever you can (see python -m pydoc concurrency_lab.grade)",
-              file=sys.stderr)
+    problem = sandbox.isolation_problem()
+    if problem is not None:
+        print(f"note: no namespaces here ({problem}), so submissions run with resource "
+              "limits only; they can write wherever you can (see python -m pydoc "
+              "concurrency_lab.grade)", file=sys.stderr)
     env = {**os.environ, "JUPYTER_PATH": os.pathsep.join(
         p for p in (str(folder), os.environ.get("JUPYTER_PATH", "")) if p)}
     os.environ["JUPYTER_PATH"] = env["JUPYTER_PATH"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import resource
@@ -59,14 +60,42 @@ def set_limits(memory_mib: int, processes: int, cpu_seconds: int, file_mib: int)
         resource.setrlimit(which, (value, value))
 
 
+_UNSHARE = ("--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+            "--kill-child")
+"""New mount and PID namespaces (a fresh /proc), killed with the process that made them."""
+
+
+@functools.cache
+def isolation_problem() -> str | None:
+    """Why a kernel cannot be shut in namespaces here, or ``None`` when it can.
+
+    Root on Linux with ``unshare`` and ``setpriv`` is not always enough: a container
+    without ``CAP_SYS_ADMIN`` refuses new mount namespaces, and in a ``chroot`` the root is
+    not a mount point whose propagation can change. So this tries once, as the kernels
+    will be started; a kernel that could not start would otherwise score every
+    submission 0."""
+    if sys.platform != "linux":
+        return "not Linux"
+    if os.getuid() != 0:
+        return "not root"
+    for tool in ("unshare", "setpriv"):
+        if shutil.which(tool) is None:
+            return f"no {tool} command"
+    try:
+        trial = subprocess.run(
+            [shutil.which("unshare") or "unshare", *_UNSHARE, "true"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unshare could not run: {exc}"
+    if trial.returncode != 0:
+        return f"unshare refused: {trial.stderr.strip() or f'exit {trial.returncode}'}"
+    return None
+
+
 def isolation_available() -> bool:
-    """Root on Linux with ``unshare`` and ``setpriv``: namespaces and a cgroup can be had."""
-    return (
-        sys.platform == "linux"
-        and os.getuid() == 0
-        and shutil.which("unshare") is not None
-        and shutil.which("setpriv") is not None
-    )
+    """Root on Linux where new mount and PID namespaces really can be made."""
+    return isolation_problem() is None
 
 
 def make_cgroup(name: str, processes: int) -> Path | None:
@@ -200,8 +229,7 @@ def main(argv: list[str] | None = None) -> None:
             ]
             unshare = shutil.which("unshare") or "unshare"
             os.execv(unshare, [
-                unshare, "--mount", "--pid", "--fork", "--mount-proc",
-                "--propagation", "private", "--kill-child",
+                unshare, *_UNSHARE,
                 python, "-m", "concurrency_lab.grade.sandbox", "--inside", *own,
             ])
     else:

@@ -421,6 +421,8 @@ class _Core:
             await self.stopping.wait()
         finally:
             server.close()
+            if hasattr(server, "abort_clients"):  # 3.13+: also the connections whose
+                server.abort_clients()  # handler has not run yet (else 3.15 warns at gc)
             for writer in list(self.writers):
                 writer.transport.abort()
             for task in list(self.tasks):

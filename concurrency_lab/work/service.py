@@ -439,6 +439,13 @@ class _Core:
                 await asyncio.sleep(0.01)
                 if not self.writers and not self.tasks:
                     break
+            if hasattr(server, "abort_clients"):
+                server.abort_clients()  # any connection accepted meanwhile
+            # an aborted transport closes its socket in a callback on the next loop turns:
+            # let them run, or the loop closes first and the transport, never closed, is
+            # met at garbage collection (3.15 then raises inside asyncio's __del__)
+            for _ in range(3):
+                await asyncio.sleep(0)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -35,7 +35,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,8 +86,13 @@ class _Fetch:
     def __init__(self, probe: AsyncProbe) -> None:
         self._probe = probe
 
-    async def __call__(self, request_id: Any) -> str:
-        return await self._probe._request(request_id)
+    def __call__(self, request_id: Any) -> Coroutine[Any, Any, str]:
+        # a plain def returning the coroutine, so the probe can close the ones an answer
+        # never awaited (``fetch(i)`` without ``await``) as soon as its check is over,
+        # instead of leaving them to whichever later garbage collection finds them
+        coroutine = self._probe._request(request_id)
+        self._probe._made.append(coroutine)
+        return coroutine
 
     def __repr__(self) -> str:
         return f"<fetch: {len(self._probe.durations)} requests>"
@@ -125,11 +130,19 @@ class AsyncProbe(RecordedCalls):
     _in_flight: int = field(default=0, init=False, repr=False)
     _max_in_flight: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _made: list[Coroutine[Any, Any, str]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.durations = dict(self.durations)
         self.fail_ids = frozenset(self.fail_ids)
         self.fetch = _Fetch(self)
+
+    def close_unawaited(self) -> None:
+        """Close the requests the answer made but never awaited (``fetch(i)`` without
+        ``await``): at once and quietly, not at some later garbage collection."""
+        for coroutine in self._made:
+            if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+                coroutine.close()
 
     async def _request(self, request_id: Any) -> str:
         if request_id not in self.durations:
@@ -416,16 +429,20 @@ def run_with_async_probe(
     cancels them (they are recorded, ``ok=False``).
     """
     probe = AsyncProbe(durations, fail_ids, reply)
-    if call is None:
-        run = run_async_student(lambda: answer(probe.fetch, probe.ids), timeout=timeout)
-    else:
-        run = run_async_student(lambda: call(answer, probe), timeout=timeout)
+    try:
+        if call is None:
+            run = run_async_student(lambda: answer(probe.fetch, probe.ids), timeout=timeout)
+        else:
+            run = run_async_student(lambda: call(answer, probe), timeout=timeout)
+    finally:
+        probe.close_unawaited()
     return outcome_of(run, probe)
 
 
 def outcome_of(run: AsyncRun, probe: AsyncProbe) -> ProbeOutcome:
     """The :class:`ProbeOutcome` of one run against ``probe`` (which learns its home loop)."""
     probe.home_loop, probe.home_thread = run.loop, run.thread
+    probe.close_unawaited()
     events = probe.events()
     finished = [e.task_id for e in events if e.end <= run.returned_at]
     return ProbeOutcome(

@@ -277,6 +277,8 @@ def _q2_run(
         if crash is None:
             raise
         return crash
+    finally:
+        probe.close_unawaited()
     outcome = outcome_of(run, probe)
     verdict = first_failure(
         lambda: not_async_failure(outcome, "crawl"),
@@ -507,6 +509,7 @@ def _q3_once(title_of: Callable[..., Any], rng: random.Random) -> tuple[Verdict,
         calls = parse.calls()
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
+        probe.close_unawaited()
     outcome = outcome_of(run, probe)
     expected = [page_title(html_page(u)) for u in urls]
     verdict = first_failure(

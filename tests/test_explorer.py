@@ -18,6 +18,7 @@ from concurrency_lab.view import explorer
 from concurrency_lab.view.explorer import RUNNERS, Explorer, ExplorerError, explore, run_workload
 from concurrency_lab.work.scale import ENV_VAR, scaled_seconds
 from concurrency_lab.work.tasks import nominal_duration, result_of
+from concurrency_lab.work.waits import max_overlap
 
 SCALE = 0.01  # the smallest the explorer allows: five IO tasks sleep 80 ms in a row
 
@@ -82,7 +83,9 @@ def test_run_button_shows_timeline_walls_and_speedup() -> None:
     assert descriptions == ["Running…", "Run"] and not ex.run_button.disabled
     assert len(ex.events) == 5 and ex.baseline is not None and ex.result is not None
     assert ex.speedup == pytest.approx(ex.baseline.wall / ex.result.wall)
-    assert ex.speedup > 1.3  # ideal 2.67: five waits overlap (generous for a busy machine)
+    # the five waits overlapped (the wall-time ratio itself is a busy machine's to change:
+    # 0.45× was seen at this 0.01 scale on a loaded box, where 10 ms tasks wait for a core)
+    assert max_overlap(ex.events) >= 2
     assert "speed-up" in ex.report.value and "threads" in ex.report.value
     first = bytes(ex.picture.value)
     assert first.startswith(b"\x89PNG") and ex.picture.layout.display is None

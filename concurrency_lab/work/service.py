@@ -421,6 +421,12 @@ class _Core:
             await self.stopping.wait()
         finally:
             server.close()
+            # a connection accepted just before the close gets its transport on the next
+            # loop turns: let it attach now, so that it is aborted with the others (one
+            # that attached after wait_closed() had finished made asyncio's Server wake
+            # its waiters twice, a TypeError seen on 3.15)
+            for _ in range(3):
+                await asyncio.sleep(0)
             if hasattr(server, "abort_clients"):  # 3.13+: also the connections whose
                 server.abort_clients()  # handler has not run yet (else 3.15 warns at gc)
             for writer in list(self.writers):

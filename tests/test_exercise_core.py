@@ -315,3 +315,26 @@ def test_value_problem_accepts_any_real_and_gives_feedback_only_on_a_match() -> 
     verdict = assert_fails(q, np.float64(3.2), "you answered 3.2 s")
     assert "longest" not in verdict.plain() and "np.float64" not in verdict.plain()
     assert_fails(q, True, "expected a number")
+
+
+def test_finishing_order_allows_ties_a_stalled_machine_makes() -> None:
+    # a stall woke three tasks at once: the order they were handed back in may differ from
+    # their recorded ends by microseconds, and is still "finishing order"
+    from concurrency_lab.exercises.probing import order_verdict
+    from concurrency_lab.work.probes import probe_result
+    from concurrency_lab.work.timeline import Event
+
+    ends = {7: 0.2201, 3: 0.2200, 9: 0.2203}
+    events = [Event(i, "probe", 1, "t", 0.0, end) for i, end in ends.items()]
+    expected = [probe_result(i) for i in (7, 3, 9)]
+
+    def verdict(order: list[int]) -> str:
+        got = [probe_result(i) for i in order]
+        v = order_verdict(got, expected, [7, 3, 9], events, advice="keep input order")
+        assert v is not None
+        return v.headline
+
+    assert "finishing order" in verdict([9, 3, 7])  # all within the tie: finishing order
+    events[2] = Event(9, "probe", 1, "t", 0.0, 0.30)  # now 9 clearly ended last
+    assert "finishing order" in verdict([3, 7, 9])
+    assert "finishing order" not in verdict([9, 3, 7])  # 9 first: some other order

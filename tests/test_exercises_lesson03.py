@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from concurrency_lab.dev.answers import CHECK_SECONDS, assert_not_attempted
+from concurrency_lab.dev.answers import CHECK_SECONDS, assert_not_attempted, verdict_error
 from concurrency_lab.dev.answers import judge_all as judge_answers
 from concurrency_lab.dev.cells import answer
 from concurrency_lab.exercises.core import Problem, solution_from_notebook
@@ -667,16 +667,9 @@ def judge_one_by_one(problem: Problem, name: str, cases: dict[str, tuple[str, ..
         start = time.perf_counter()
         verdict = problem.verdict(fn)
         seconds = time.perf_counter() - start
-        text = verdict.plain(problem.name)
-        if expected == "pass":
-            if not verdict.ok:
-                errors.append(f"expected ✓ for:\n{cell}\ngot:\n{text}")
-        elif verdict.status != "failed":
-            errors.append(f"expected ✗ for:\n{cell}\ngot:\n{text}")
-        else:
-            missing = [f for f in expected if f.lower() not in text.lower()]
-            if missing:
-                errors.append(f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}")
+        error = verdict_error(problem, cell, verdict, expected)
+        if error:
+            errors.append(error)
         CHECK_SECONDS[problem.name] = max(CHECK_SECONDS.get(problem.name, 0.0), seconds)
     assert not errors, "\n\n".join(errors)
 

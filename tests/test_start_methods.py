@@ -33,13 +33,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from concurrency_lab.dev.nbrun import execute_notebook
 from concurrency_lab.dev.nbtesting import (
     ROOT,
     STARTS_NO_PROCESS,
+    check_message,
     judged_right,
     kernel_name,
     no_process,
@@ -54,12 +54,6 @@ LESSONS = sorted(
 )
 EXERCISES = sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb"))
 STARTING = [name for name in EXERCISES if name not in STARTS_NO_PROCESS]
-
-
-def _text(output: nbformat.NotebookNode) -> str:
-    if output.output_type == "stream":
-        return output.text
-    return output.get("data", {}).get("text/plain", "")
 
 
 def run_to_the_end(
@@ -82,7 +76,7 @@ def run_to_the_end(
             raise AssertionError(f"{folder}/{name} cell {i} raised {errors[0].ename}")
         if folder in ("exercises", "solutions") and ".check(" in cell.source:
             checks += 1
-            shown = "".join(_text(o) for o in cell.outputs)
+            shown = check_message(cell.outputs)
             if folder == "exercises":  # only stubs: every check says so
                 assert "Not attempted" in shown, f"{name} cell {i}: {shown!r}"
             else:  # the model answers: every check passes (or, starved, says it could not judge)

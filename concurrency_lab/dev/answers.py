@@ -132,6 +132,20 @@ def assert_cells_fail(
     return verdict
 
 
+def verdict_error(
+    problem: Problem, cell: str, verdict: Verdict, expected: tuple[str, ...] | str
+) -> str | None:
+    """What is wrong with ``verdict`` for the answer ``cell``, or ``None``: ``expected`` is
+    ``"pass"`` or the fragments its ✗ message must contain (the first from the headline)."""
+    text = verdict.plain(problem.name)
+    if expected == "pass":
+        return None if verdict.ok else f"expected ✓ for:\n{cell}\ngot:\n{text}"
+    if verdict.status != "failed":
+        return f"expected ✗ for:\n{cell}\ngot:\n{text}"
+    missing = [f for f in expected if f.lower() not in text.lower()]
+    return f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}" if missing else None
+
+
 def judge_all(
     problem: Problem, name: str, cases: dict[str, tuple[str, ...] | str], *setup: str
 ) -> None:
@@ -146,17 +160,9 @@ def judge_all(
     answers = {cell: answer(name, *setup, cell) for cell in cases}
     with ThreadPoolExecutor(max_workers=len(answers)) as pool:
         futures = {cell: pool.submit(timed_verdict, problem, fn) for cell, fn in answers.items()}
-    errors = []
-    for cell, expected in cases.items():
-        verdict = futures[cell].result()
-        text = verdict.plain(problem.name)
-        if expected == "pass":
-            if not verdict.ok:
-                errors.append(f"expected ✓ for:\n{cell}\ngot:\n{text}")
-        elif verdict.status != "failed":
-            errors.append(f"expected ✗ for:\n{cell}\ngot:\n{text}")
-        else:
-            missing = [f for f in expected if f.lower() not in text.lower()]
-            if missing:
-                errors.append(f"{missing} not in the verdict for:\n{cell}\ngot:\n{text}")
+    errors = [
+        error
+        for cell, expected in cases.items()
+        if (error := verdict_error(problem, cell, futures[cell].result(), expected))
+    ]
     assert not errors, "\n\n".join(errors)

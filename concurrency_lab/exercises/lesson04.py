@@ -55,6 +55,7 @@ from concurrency_lab.exercises.core import (
     first_difference,
     passed,
     register,
+    too_busy,
 )
 from concurrency_lab.exercises.probing import (
     first_failure,
@@ -321,8 +322,7 @@ def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
     if not (depends and doubtful):
         return verdict
     if verdict.ok or at_once:
-        return Verdict(
-            "not attempted",
+        return too_busy(
             "Your machine was too busy to judge this answer: twice, no second worker process "
             "ran a task while another was running"
             + (
@@ -330,11 +330,9 @@ def _q1_trial(parallel_map: Callable[..., Any]) -> Verdict:
                 if at_once
                 else " (the first item was held for it)."
             ),
-            (
-                "So the check could not see whether the tasks run side by side, nor whether "
-                "your results come back in input order when tasks finish out of order. "
-                "Close other programs and run the check again.",
-            ),
+            "So the check could not see whether the tasks run side by side, nor whether "
+            "your results come back in input order when tasks finish out of order. "
+            "Close other programs and run the check again.",
         )
     return failed(verdict.headline, *verdict.details, BUSY_NOTE, code=verdict.code)
 
